@@ -1,0 +1,11 @@
+"""The one place where control passes from `incidents` to the apps that build on it.
+
+`incident_event` is sent only by `services.record_event`, inside the transaction that
+changed the incident, with `event` (the new TimelineEvent). Receivers live in each app's
+`receivers.py` and add their own rows in that same transaction; anything that leaves the
+process must go through an outbox row and `transaction.on_commit`.
+"""
+
+from django.dispatch import Signal
+
+incident_event = Signal()

@@ -1,0 +1,56 @@
+import django_filters
+from django.db.models import Q, QuerySet
+
+from incidents.enums import Priority, Status
+from incidents.models import Incident, TimelineEvent, Update
+
+
+class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """`?status=triggered,acknowledged`: any of several values."""
+
+
+class IncidentFilter(django_filters.FilterSet):
+    status = ChoiceInFilter(choices=Status.choices)
+    priority = ChoiceInFilter(choices=Priority.choices)
+    service = django_filters.CharFilter(field_name="service__slug")
+    team = django_filters.CharFilter(field_name="team__slug")
+    assignee = django_filters.CharFilter(field_name="assignee__username")
+    category = django_filters.CharFilter(field_name="category__slug")
+    major = django_filters.BooleanFilter(field_name="is_major")
+    is_open = django_filters.BooleanFilter(method="filter_open", label="Open")
+    opened_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    opened_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    q = django_filters.CharFilter(method="search", label="Search")
+
+    class Meta:
+        model = Incident
+        fields = []
+
+    def filter_open(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.open() if value else queryset.exclude(pk__in=queryset.open().values("pk"))
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        match = (
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(error_codes__icontains=value)
+        )
+        pk = Incident.pk_from_number(value)
+        if pk is not None:
+            match |= Q(pk=pk)
+        return queryset.filter(match)
+
+
+class TimelineFilter(django_filters.FilterSet):
+    kind = django_filters.BaseInFilter()
+
+    class Meta:
+        model = TimelineEvent
+        fields = ["kind"]
+
+
+class UpdateFilter(django_filters.FilterSet):
+    class Meta:
+        model = Update
+        fields = ["visibility"]
