@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Each app seeds its own demo data with an idempotent command; `demo` prints the logins.
+DEMO_COMMANDS := demo
 # make test runs against real PostgreSQL and Redis; these are this machine's defaults.
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/vigil} \
            REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15}
@@ -25,7 +27,7 @@ install-dev: $(BIN)/.installed-dev
 run: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo
+	@for command in $(DEMO_COMMANDS); do $(BIN)/python manage.py $$command || exit 1; done
 	@echo
 	@echo "  Vigil is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  API: http://127.0.0.1:$(PORT)/api/v1/   docs: http://127.0.0.1:$(PORT)/api/docs/"

@@ -1,0 +1,3 @@
+"""Pages and API routes of the escalation app, with their full paths (included at the root)."""
+
+urlpatterns: list = []
