@@ -20,7 +20,8 @@ def manage(*args, env):
 
 
 def base_env(**overrides):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    dropped = ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(overrides)
     return env

@@ -1,7 +1,8 @@
 """Browser tests: real Chromium (Debian's /usr/bin/chromium) driven by Playwright.
 
-Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls
-there unless told the loop is not serving requests, which is true here.
+Playwright's sync API keeps an event loop running in the test thread for the rest of the
+session; Django refuses ORM calls beside a running loop unless told that the loop serves
+no requests, which is true in tests. Subprocesses that run `check --deploy` drop it.
 """
 
 import os
@@ -12,7 +13,7 @@ import pytest
 
 from tests.factories import PASSWORD
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
