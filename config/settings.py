@@ -223,6 +223,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Incidents
+# Panels of the incident page that other apps provide: URL names taking `number`, each
+# loaded into the page as an htmx fragment, so `incidents` never imports those apps.
+INCIDENT_PAGE_PANELS: list[str] = []
 INCIDENT_AUTO_CLOSE_DAYS = env.int("INCIDENT_AUTO_CLOSE_DAYS", default=7)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
