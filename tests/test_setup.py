@@ -82,3 +82,13 @@ def test_createsuperuser_noinput_still_works(tmp_path):
     result = manage("createsuperuser", "--noinput", env=env)
     assert result.returncode == 0, result.stderr
     assert "Superuser created successfully." in result.stdout
+
+
+def test_seed_works_on_the_embedded_database_too(tmp_path):
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'seed.sqlite3'}")
+    assert manage("migrate", "--noinput", env=env).returncode == 0
+
+    result = manage("seed", "--incidents", "120", "--batch", "50", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "Seeded 120 incidents" in result.stdout
