@@ -123,6 +123,21 @@ def _diff(incident: Incident, changes: dict[str, Any]) -> dict[str, list]:
     }
 
 
+def _apply_changes(
+    incident: Incident, changes: dict[str, Any], *, by: User | None, kind: str, **data: Any
+) -> bool:
+    """Apply what differs, validate, save and record it as one event; False if nothing did."""
+    diff = _diff(incident, changes)
+    if not diff:
+        return False
+    for field, value in changes.items():
+        setattr(incident, field, value)
+    incident.full_clean()
+    incident.save()
+    record_event(incident=incident, kind=kind, actor=by, data={"changes": diff, **data})
+    return True
+
+
 # --- Logging and classification -------------------------------------------------------
 
 
@@ -213,9 +228,8 @@ def incident_update_details(*, incident: Incident, by: User | None, **changes: A
         raise TypeError(f"incident_update_details() got unexpected fields: {sorted(unknown)}")
     incident = _locked(incident)
     _refuse_if_final(incident)
-    diff = _diff(incident, changes)
-    if not diff:
-        return incident
+    _apply_changes(incident, changes, by=by, kind=EventKind.UPDATED)
+    return incident
     for field, value in changes.items():
         setattr(incident, field, value)
     incident.full_clean()
@@ -244,27 +258,19 @@ def incident_reclassify(
         impact=impact, urgency=urgency, priority=priority, reason=reason
     )
     overridden = priority is not None and priority != matrix_priority
+    new_priority = priority if overridden else matrix_priority
+    became_major = new_priority == Priority.P1 and not incident.is_major
     changes = {
         "impact": impact,
         "urgency": urgency,
-        "priority": priority if overridden else matrix_priority,
+        "priority": new_priority,
         "priority_override_reason": reason.strip() if overridden else "",
+        "is_major": incident.is_major or became_major,
     }
-    diff = _diff(incident, changes)
-    if not diff:
-        return incident
-    for field, value in changes.items():
-        setattr(incident, field, value)
-    became_major = incident.priority == Priority.P1 and not incident.is_major
-    incident.is_major = incident.is_major or became_major
-    incident.save()
-    record_event(
-        incident=incident,
-        kind=EventKind.PRIORITY_CHANGED,
-        actor=by,
-        data={"changes": diff, "reason": reason.strip()},
+    changed = _apply_changes(
+        incident, changes, by=by, kind=EventKind.PRIORITY_CHANGED, reason=reason.strip()
     )
-    if became_major:
+    if changed and became_major:
         record_event(
             incident=incident, kind=EventKind.PROMOTED, actor=by, data={"reason": "Priority P1"}
         )
@@ -307,39 +313,8 @@ def incident_assign(
             changes["assignee"] = None
     if assignee is not UNSET:
         changes["assignee"] = assignee
-    diff = _diff(incident, changes)
-    if not diff:
-        return incident
-    for field, value in changes.items():
-        setattr(incident, field, value)
-    incident.full_clean()
-    incident.save()
-    record_event(
-        incident=incident,
-        kind=EventKind.ASSIGNED,
-        actor=by,
-        data={"changes": diff, "team_changed": "team" in diff},
-    )
-    return incident
-
-
-CLASSIFICATION_FIELDS = ("impact", "urgency", "priority", "priority_override_reason")
-
-
-@transaction.atomic
-def incident_edit(*, incident: Incident, by: User | None, **changes: Any) -> Incident:
-    """One edit of several kinds (an API PATCH): each part is logged as its own event."""
-    classification = {f: changes.pop(f) for f in CLASSIFICATION_FIELDS if f in changes}
-    assignment = {f: changes.pop(f) for f in ("team", "assignee") if f in changes}
-    promote = changes.pop("is_major", False)
-    if changes:
-        incident = incident_update_details(incident=incident, by=by, **changes)
-    if classification:
-        incident = incident_reclassify(incident=incident, by=by, **classification)
-    if assignment:
-        incident = incident_assign(incident=incident, by=by, **assignment)
-    if promote and not incident.is_major:
-        incident = incident_promote(incident=incident, by=by)
+    team_changed = "team" in changes and getattr(changes["team"], "pk", None) != incident.team_id
+    _apply_changes(incident, changes, by=by, kind=EventKind.ASSIGNED, team_changed=team_changed)
     return incident
 
 
