@@ -230,12 +230,6 @@ def incident_update_details(*, incident: Incident, by: User | None, **changes: A
     _refuse_if_final(incident)
     _apply_changes(incident, changes, by=by, kind=EventKind.UPDATED)
     return incident
-    for field, value in changes.items():
-        setattr(incident, field, value)
-    incident.full_clean()
-    incident.save()
-    record_event(incident=incident, kind=EventKind.UPDATED, actor=by, data={"changes": diff})
-    return incident
 
 
 @transaction.atomic
@@ -315,6 +309,26 @@ def incident_assign(
         changes["assignee"] = assignee
     team_changed = "team" in changes and getattr(changes["team"], "pk", None) != incident.team_id
     _apply_changes(incident, changes, by=by, kind=EventKind.ASSIGNED, team_changed=team_changed)
+    return incident
+
+
+CLASSIFICATION_FIELDS = ("impact", "urgency", "priority", "priority_override_reason")
+
+
+@transaction.atomic
+def incident_edit(*, incident: Incident, by: User | None, **changes: Any) -> Incident:
+    """One edit of several kinds (an API PATCH): each part is logged as its own event."""
+    classification = {f: changes.pop(f) for f in CLASSIFICATION_FIELDS if f in changes}
+    assignment = {f: changes.pop(f) for f in ("team", "assignee") if f in changes}
+    promote = changes.pop("is_major", False)
+    if changes:
+        incident = incident_update_details(incident=incident, by=by, **changes)
+    if classification:
+        incident = incident_reclassify(incident=incident, by=by, **classification)
+    if assignment:
+        incident = incident_assign(incident=incident, by=by, **assignment)
+    if promote and not incident.is_major:
+        incident = incident_promote(incident=incident, by=by)
     return incident
 
 
