@@ -197,11 +197,13 @@ SPECTACULAR_SETTINGS = {
 # var/broker lets worker and beat run with no server at all.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
-    _broker_dir = VAR_DIR / "broker"
+    _broker_dir, _control_dir = VAR_DIR / "broker", VAR_DIR / "broker-control"
+    for _folder in (_broker_dir, _control_dir):
+        _folder.mkdir(parents=True, exist_ok=True)  # kombu expects them to exist
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
-        "control_folder": str(VAR_DIR / "broker-control"),
+        "control_folder": str(_control_dir),
         "store_processed": False,
     }
 else:
