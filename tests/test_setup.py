@@ -3,7 +3,10 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+from tests.workers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,3 +95,39 @@ def test_seed_works_on_the_embedded_database_too(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "Seeded 120 incidents" in result.stdout
+
+
+def test_embedded_broker_carries_tasks_without_any_server(tmp_path):
+    """No Redis, no PostgreSQL: SQLite and kombu's file-system broker, as `make run` uses."""
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'embedded.sqlite3'}")
+    queue = f"embedded-{uuid.uuid4().hex[:8]}"
+    assert manage("migrate", "--noinput", env=env).returncode == 0
+    resolve_long_ago = (
+        "from datetime import timedelta; from django.utils import timezone; "
+        "from incidents import services; from incidents.models import Incident; "
+        "i = services.incident_create(by=None, title='old'); "
+        "services.incident_transition(incident=i, action='resolve', by=None, "
+        "resolution_code='fixed', notes='ok'); "
+        "Incident.objects.update(resolved_at=timezone.now() - timedelta(days=30))"
+    )
+    assert manage("shell", "-c", resolve_long_ago, env=env).returncode == 0
+    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queue,
+         "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        send = "from incidents.tasks import close_stale_incidents as t; "
+        send += f"t.apply_async(queue='{queue}')"
+        assert manage("shell", "-c", send, env=env).returncode == 0
+        status = "from incidents.models import Incident; print(Incident.objects.get().status)"
+        wait_until(
+            lambda: manage("shell", "-c", status, env=env).stdout.strip().endswith("closed"),
+            timeout=60,
+            interval=1,
+        )
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        log.close()
