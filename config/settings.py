@@ -238,3 +238,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Browser UI
+# How often the live parts of pages (home, the incident timeline) ask for fresh content.
+UI_POLL_SECONDS = env.int("UI_POLL_SECONDS", default=10)

@@ -747,3 +747,21 @@ def attachment_add(*, incident: Incident, by: User | None, upload: UploadedFile)
         data={"attachment_id": attachment.pk, "filename": filename, "size": upload.size},
     )
     return attachment
+
+
+# --- People ----------------------------------------------------------------------------
+
+PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "time_zone")
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, **changes: Any) -> User:
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"user_update_profile() got unexpected fields: {sorted(unknown)}")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    user.full_clean(exclude=["password", "username"])
+    user.save(update_fields=list(changes))
+    return user

@@ -1,0 +1,96 @@
+"""Small template helpers of the responder's pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+
+from incidents.enums import EventKind, Priority, RoleKind, Status
+from incidents.models import TimelineEvent
+
+register = template.Library()
+
+FIELD_NAMES = {"war_room_url": "war room link", "is_private": "private", "is_major": "major"}
+
+
+def _value(field: str, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if field == "priority":
+        return f"P{value}"
+    if field.endswith("_at") and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return date_format(localtime(moment), "Y-m-d H:i T")
+    return str(value)
+
+
+def _changes(data: dict) -> str:
+    parts = []
+    for field, (old, new) in (data.get("changes") or {}).items():
+        name = FIELD_NAMES.get(field, field.replace("_", " "))
+        parts.append(f"{name}: {_value(field, old)} → {_value(field, new)}")
+    return "; ".join(parts)
+
+
+def _role(kind: str) -> str:
+    return RoleKind(kind).label if kind in RoleKind.values else kind
+
+
+@register.filter
+def event_summary(event: TimelineEvent) -> str:
+    """One readable line for a timeline event; unknown kinds (other apps') show their data."""
+    d = event.data or {}
+    kind = event.kind
+    if kind == EventKind.CREATED:
+        return f"Opened as P{d.get('priority')} from {d.get('source', 'web')}: {d.get('title', '')}"
+    if kind == EventKind.TRANSITIONED:
+        to = Status(d["to"]).label if d.get("to") in Status.values else d.get("to")
+        text = f"{str(d.get('action', '')).capitalize()}: now {to}"
+        extra = [str(d[k]) for k in ("resolution_code", "reason", "duplicate_of") if d.get(k)]
+        if d.get("notes"):
+            extra.append(f"“{d['notes']}”")
+        return f"{text} ({', '.join(extra)})" if extra else text
+    if kind in (EventKind.ASSIGNED, EventKind.UPDATED, EventKind.PRIORITY_CHANGED):
+        text = _changes(d)
+        return f"{text} (reason: {d['reason']})" if d.get("reason") else text
+    if kind == EventKind.PROMOTED:
+        return f"Promoted to major incident{': ' + d['reason'] if d.get('reason') else ''}"
+    if kind == EventKind.ROLE_ASSIGNED:
+        text = f"{_role(d.get('role', ''))}: {d.get('user')}"
+        return f"{text} (replacing {d['replaced']})" if d.get("replaced") else text
+    if kind == EventKind.ROLE_REMOVED:
+        return f"{d.get('user')} is no longer {_role(d.get('role', ''))}"
+    if kind == EventKind.TASK_ADDED:
+        return f"Task added: {d.get('task')}"
+    if kind == EventKind.TASK_CHANGED:
+        done = (d.get("changes") or {}).get("done")
+        if done and len(d["changes"]) == 1:
+            return f"Task {'done' if done[1] else 'reopened'}: {d.get('task')}"
+        return f"Task {d.get('task')}: {_changes(d)}"
+    if kind == EventKind.RUNBOOK_APPLIED:
+        return f"Runbook “{d.get('runbook')}” applied ({d.get('tasks')} tasks)"
+    if kind == EventKind.UPDATE_POSTED:
+        return f"{d.get('body', '')}"
+    if kind == EventKind.ATTACHMENT_ADDED:
+        return f"Attached {d.get('filename')}"
+    return ", ".join(f"{k}: {v}" for k, v in d.items() if not isinstance(v, dict | list))
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    return (
+        EventKind(kind).label if kind in EventKind.values else kind.replace("_", " ").capitalize()
+    )
+
+
+@register.filter
+def priority_label(value: int) -> str:
+    return Priority(value).label if value in Priority.values else f"P{value}"
+
+
+@register.filter
+def status_label(value: str) -> str:
+    return Status(value).label if value in Status.values else value
