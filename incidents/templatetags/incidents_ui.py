@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
-from incidents.enums import EventKind, Priority, RoleKind, Status
+from incidents.enums import EventKind, Priority, RoleKind, Status, Visibility
 from incidents.models import TimelineEvent
 
 register = template.Library()
@@ -73,7 +73,9 @@ def event_summary(event: TimelineEvent) -> str:
     if kind == EventKind.RUNBOOK_APPLIED:
         return f"Runbook “{d.get('runbook')}” applied ({d.get('tasks')} tasks)"
     if kind == EventKind.UPDATE_POSTED:
-        return f"{d.get('body', '')}"
+        visibility = d.get("visibility", "")
+        label = Visibility(visibility).label if visibility in Visibility.values else visibility
+        return f"{label}: {d.get('body', '')}"
     if kind == EventKind.ATTACHMENT_ADDED:
         return f"Attached {d.get('filename')}"
     return ", ".join(f"{k}: {v}" for k, v in d.items() if not isinstance(v, dict | list))
