@@ -242,3 +242,36 @@ LOGGING = {
 # Browser UI
 # How often the live parts of pages (home, the incident timeline) ask for fresh content.
 UI_POLL_SECONDS = env.int("UI_POLL_SECONDS", default=10)
+# Escalation
+# Paging levels, timers and notifications are rows; the sweeper (beat, every second)
+# claims due ones. Deliveries go to one queue per channel, so a slow channel delays
+# only itself: run a worker with -Q celery,notify-email,notify-webhook,notify-slack.
+ESCALATION_ENGINE_QUEUE = env("ESCALATION_ENGINE_QUEUE", default="celery")
+ESCALATION_NOTIFY_QUEUE_PREFIX = env("ESCALATION_NOTIFY_QUEUE_PREFIX", default="notify-")
+ESCALATION_SWEEP_SECONDS = env.float("ESCALATION_SWEEP_SECONDS", default=1.0)
+ESCALATION_BASE_URL = env("BASE_URL", default="http://127.0.0.1:8000")
+ESCALATION_ACK_LINK_MAX_AGE = env.int("ESCALATION_ACK_LINK_MAX_AGE", default=24 * 3600)
+ESCALATION_HTTP_TIMEOUT = env.float("ESCALATION_HTTP_TIMEOUT", default=10.0)
+ESCALATION_MAX_ATTEMPTS = env.int("ESCALATION_MAX_ATTEMPTS", default=5)
+ESCALATION_RETRY_BASE_SECONDS = env.float("ESCALATION_RETRY_BASE_SECONDS", default=10.0)
+# A message for a pending notification is re-sent after this long without a claim.
+ESCALATION_REDISPATCH_SECONDS = env.int("ESCALATION_REDISPATCH_SECONDS", default=10)
+# Above the hard time limit: a claim older than this belongs to a dead worker.
+ESCALATION_SEND_LEASE = env.int("ESCALATION_SEND_LEASE", default=CELERY_TASK_TIME_LIMIT + 30)
+ESCALATION_SHIFT_NOTICE_MINUTES = env.int("ESCALATION_SHIFT_NOTICE_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
+    "task": "escalation.tasks.sweep",
+    "schedule": ESCALATION_SWEEP_SECONDS,
+    # A sweep that waited longer than two periods is superseded by a newer one.
+    "options": {"queue": ESCALATION_ENGINE_QUEUE, "expires": 2 * ESCALATION_SWEEP_SECONDS + 1},
+}
+CELERY_BEAT_SCHEDULE["escalation-audit"] = {
+    "task": "escalation.tasks.audit",
+    "schedule": 60.0,
+    "options": {"queue": ESCALATION_ENGINE_QUEUE, "expires": 60},
+}
+CELERY_BEAT_SCHEDULE["escalation-shift-notices"] = {
+    "task": "escalation.tasks.send_shift_notices",
+    "schedule": 60.0,
+    "options": {"queue": ESCALATION_ENGINE_QUEUE, "expires": 60},
+}

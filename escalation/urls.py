@@ -1,3 +1,11 @@
 """Pages and API routes of the escalation app, with their full paths (included at the root)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from escalation import views
+
+app_name = "escalation"
+
+urlpatterns = [
+    path("escalation/ack/<str:token>/", views.acknowledge, name="acknowledge"),
+]

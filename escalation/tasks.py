@@ -1,0 +1,32 @@
+"""Thin Celery tasks: primary keys in, one service call, bounded work."""
+
+from celery import shared_task
+
+from escalation import services
+
+
+@shared_task
+def sweep() -> dict[str, int]:
+    """Beat, every second: fire due levels and timers, send messages for due notifications."""
+    return services.sweep()
+
+
+@shared_task
+def escalation_step(*, run_id: int) -> int:
+    """The fast path for one run that is due now; the sweeper is the safety net."""
+    return services.runs_fire_due(run_id=run_id)
+
+
+@shared_task
+def deliver_notification(*, notification_id: int) -> str:
+    return services.notification_deliver(notification_id=notification_id)
+
+
+@shared_task
+def audit() -> int:
+    return services.runs_audit()
+
+
+@shared_task
+def send_shift_notices() -> int:
+    return services.shift_notices_send()
