@@ -105,7 +105,7 @@ def cached_output(
         body=body,
         content_type=response["Content-Type"],
         etag=f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"',
-        last_modified=version / 1000 if version else None,
+        last_modified=version // 1000 if version else None,  # HTTP dates have seconds
     )
     if version is not None:
         try:
