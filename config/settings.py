@@ -274,4 +274,36 @@ CELERY_BEAT_SCHEDULE["escalation-shift-notices"] = {
     "task": "escalation.tasks.send_shift_notices",
     "schedule": 60.0,
     "options": {"queue": ESCALATION_ENGINE_QUEUE, "expires": 60},
+# Statuspage
+# The public page is at /status/; on STATUSPAGE_HOST (its own host name) it is at /.
+STATUSPAGE_HOST = env("STATUSPAGE_HOST", default="")
+if STATUSPAGE_HOST:
+    ALLOWED_HOSTS.append(STATUSPAGE_HOST)
+MIDDLEWARE.insert(0, "statuspage.middleware.StatusHostMiddleware")
+# Absolute links in emails, feeds and the JSON (shortlink): where visitors reach Vigil.
+STATUSPAGE_BASE_URL = env("STATUSPAGE_BASE_URL", default="http://127.0.0.1:8000")
+# Cached public outputs are retired on every change; this only bounds a missed bump.
+STATUSPAGE_CACHE_SECONDS = env.int("STATUSPAGE_CACHE_SECONDS", default=300)
+STATUSPAGE_BROWSER_CACHE_SECONDS = env.int("STATUSPAGE_BROWSER_CACHE_SECONDS", default=10)
+STATUSPAGE_WEBHOOK_TIMEOUT = env.int("STATUSPAGE_WEBHOOK_TIMEOUT", default=10)
+# Subscribe attempts per client address: (count, seconds).
+STATUSPAGE_SUBSCRIBE_RATE = (env.int("STATUSPAGE_SUBSCRIBE_PER_HOUR", default=10), 3600)
+CELERY_BEAT_SCHEDULE["statuspage-advance-maintenances"] = {
+    "task": "statuspage.tasks.advance_maintenances",
+    "schedule": crontab(minute="*"),
+}
+CELERY_BEAT_SCHEDULE["statuspage-sweep-notifications"] = {
+    "task": "statuspage.tasks.sweep_notifications",
+    "schedule": crontab(minute="*"),
+}
+CELERY_BEAT_SCHEDULE["statuspage-rollup-uptime"] = {
+    "task": "statuspage.tasks.rollup_uptime",
+    "schedule": crontab(minute="*/10"),
+}
+INCIDENT_PAGE_PANELS += ["statuspage:incident-panel"]
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
+    "ComponentStatusEnum": "statuspage.enums.ComponentStatus",
+    "PublicStatusEnum": "incidents.enums.PublicStatus",
+    "PublishStatusEnum": ["investigating", "identified", "monitoring"],
+    "MaintenanceVerifyEnum": ["verifying"],
 }

@@ -83,6 +83,15 @@ class Visibility(models.TextChoices):
     PUBLIC = "public", "Public update"
 
 
+class PublicStatus(models.TextChoices):
+    """Where a public (status page) update says the incident stands (Statuspage's values)."""
+
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+
+
 class EventKind(models.TextChoices):
     CREATED = "created", "Created"
     TRANSITIONED = "transitioned", "Status changed"

@@ -13,6 +13,7 @@ from incidents.enums import (
     HoldReason,
     Impact,
     Priority,
+    PublicStatus,
     ResolutionCode,
     RoleKind,
     Status,
@@ -324,6 +325,8 @@ class Update(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="updates"
     )
     visibility = models.CharField(max_length=20, choices=Visibility)
+    # Public updates only: where the incident stands on the status page.
+    status = models.CharField(max_length=20, choices=PublicStatus, blank=True)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -25,6 +25,7 @@ from incidents.enums import (
     EventKind,
     HoldReason,
     Priority,
+    PublicStatus,
     ResolutionCode,
     RoleKind,
     Status,
@@ -657,7 +658,18 @@ def runbook_apply(*, incident: Incident, runbook: Runbook, by: User | None) -> l
 
 
 @transaction.atomic
-def update_post(*, incident: Incident, by: User | None, visibility: str, body: str) -> Update:
+def update_post(
+    *,
+    incident: Incident,
+    by: User | None,
+    visibility: str,
+    body: str,
+    status: str = "",
+    components: list[dict] | None = None,
+) -> Update:
+    """Post an update. A public one may carry a status page `status` and `components`
+    (`[{"component": id, "status": ...}]`), checked here for shape only: the status page
+    app applies them from the event, in this transaction, and may still refuse them."""
     incident = _locked(incident)
     if visibility not in Visibility.values:
         raise ValidationError(
@@ -665,16 +677,40 @@ def update_post(*, incident: Incident, by: User | None, visibility: str, body: s
         )
     if not body.strip():
         raise ValidationError({"body": "An update needs some text."})
+    _validate_public_fields(visibility=visibility, status=status, components=components)
     update = Update.objects.create(
-        incident=incident, author=by, visibility=visibility, body=body.strip()
+        incident=incident, author=by, visibility=visibility, status=status, body=body.strip()
     )
-    record_event(
-        incident=incident,
-        kind=EventKind.UPDATE_POSTED,
-        actor=by,
-        data={"update_id": update.pk, "visibility": visibility, "body": update.body},
-    )
+    data = {"update_id": update.pk, "visibility": visibility, "body": update.body}
+    if visibility == Visibility.PUBLIC:
+        data |= {"status": status, "components": components or []}
+    record_event(incident=incident, kind=EventKind.UPDATE_POSTED, actor=by, data=data)
     return update
+
+
+def _validate_public_fields(*, visibility: str, status: str, components: list | None) -> None:
+    if visibility != Visibility.PUBLIC:
+        if status:
+            raise ValidationError({"status": "Only a public update carries a status."})
+        if components:
+            raise ValidationError({"components": "Only a public update changes components."})
+        return
+    if status and status not in PublicStatus.values:
+        raise ValidationError({"status": f"Choose a status: {', '.join(PublicStatus.values)}."})
+    shape = 'Give a list of {"component": id, "status": status} objects.'
+    if components is None:
+        return
+    if not isinstance(components, list):
+        raise ValidationError({"components": shape})
+    for item in components:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"component", "status"}
+            or not isinstance(item["status"], str)
+            or isinstance(item["component"], bool)
+            or not isinstance(item["component"], int | str)
+        ):
+            raise ValidationError({"components": shape})
 
 
 # What an attachment may be; files that claim a binary type must start with its signature.

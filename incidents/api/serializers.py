@@ -200,10 +200,12 @@ class TimelineEventSerializer(serializers.ModelSerializer):
 
 class UpdateSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Public updates: new component statuses, applied by the status page (shape checked there).
+    components = serializers.JSONField(required=False, write_only=True)
 
     class Meta:
         model = Update
-        fields = ["id", "visibility", "body", "author", "created_at"]
+        fields = ["id", "visibility", "status", "body", "components", "author", "created_at"]
         read_only_fields = ["id", "author", "created_at"]
 
 
