@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,6 +37,8 @@ from postmortems.models import (
     Reminder,
     TimelinePick,
 )
+
+logger = logging.getLogger(__name__)
 
 # The events a fresh draft picks from the incident's timeline; the author adds the rest.
 KEY_EVENT_KINDS = frozenset(
@@ -405,11 +408,11 @@ def action_item_update(
 # --- Reminders (an outbox: rows first, a worker sends) ---------------------------------
 
 
-def reminders_create_due(*, now: datetime | None = None) -> list[int]:
+def reminders_create_due(*, now: datetime | None = None) -> int:
     """Rows for overdue action items and for drafts still in draft N days after resolution.
 
     One per thing, recipient and day (a unique constraint), so the beat task may run as
-    often as it likes. Returns the ids of the rows it wrote.
+    often as it likes. Returns how many rows it wrote.
     """
     now = now or timezone.now()
     today: date = timezone.localdate(now)
@@ -442,12 +445,24 @@ def reminders_create_due(*, now: datetime | None = None) -> list[int]:
                     day=today,
                 )
             )
-    created = Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-    # With ignore_conflicts PostgreSQL returns no ids; read back today's unsent rows.
-    del created
-    return list(
-        Reminder.objects.filter(day=today, sent_at__isnull=True).values_list("pk", flat=True)
-    )
+    before = Reminder.objects.filter(day=today).count()
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return Reminder.objects.filter(day=today).count() - before
+
+
+REMINDER_MAX_ATTEMPTS = 5
+
+
+def reminders_deliver_unsent() -> int:
+    """Send what is unsent; a failing mail server costs a retry next run, up to a limit."""
+    sent = 0
+    unsent = Reminder.objects.filter(sent_at__isnull=True, attempts__lt=REMINDER_MAX_ATTEMPTS)
+    for reminder_id in unsent.values_list("pk", flat=True):
+        try:
+            sent += reminder_deliver(reminder_id=reminder_id)
+        except Exception:  # smtplib and socket errors vary; the row stays for the next run
+            logger.warning("Reminder %s not sent", reminder_id, exc_info=True)
+    return sent
 
 
 def _team_manager(postmortem: Postmortem) -> int | None:
