@@ -306,4 +306,35 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
     "PublicStatusEnum": "incidents.enums.PublicStatus",
     "PublishStatusEnum": ["investigating", "identified", "monitoring"],
     "MaintenanceVerifyEnum": ["verifying"],
+# Postmortems
+# A draft still in draft this many days after its incident resolved gets a reminder.
+POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
+# SLA targets in minutes per priority, used by the metrics until the escalation app's SLA
+# timers (issue 4) provide per-priority targets of their own.
+POSTMORTEM_SLA_TARGETS = {
+    1: {"acknowledge": 15, "resolve": 4 * 60},
+    2: {"acknowledge": 30, "resolve": 8 * 60},
+    3: {"acknowledge": 4 * 60, "resolve": 3 * 24 * 60},
+    4: {"acknowledge": 24 * 60, "resolve": 10 * 24 * 60},
+    5: {"acknowledge": 3 * 24 * 60, "resolve": 30 * 24 * 60},
+}
+# Without status-page components, an SLO counts a P1's impact window fully as downtime
+# and a P2's partly (like a major and a partial outage).
+SLO_INCIDENT_WEIGHTS = {1: 1.0, 2: 0.5}
+# Optional AI assist: an OpenAI-compatible chat-completions URL. Unset: nothing is sent.
+LLM_API_URL = env("LLM_API_URL", default="")
+LLM_API_KEY = env("LLM_API_KEY", default="")
+LLM_MODEL = env("LLM_MODEL", default="llama3.1")
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=30)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "PostmortemStatusEnum": "postmortems.enums.PostmortemStatus",
+        "ActionStatusEnum": "postmortems.enums.ActionStatus",
+        "ActionPriorityEnum": "postmortems.enums.ActionPriority",
+        "PriorityEnum": "incidents.enums.Priority",
+    }
+)
+CELERY_BEAT_SCHEDULE["postmortem-reminders"] = {
+    "task": "postmortems.tasks.send_reminders",
+    "schedule": crontab(minute=0, hour="*/6"),
 }
