@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "escalation",
     "postmortems",
     "statuspage",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -238,3 +239,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Integrations
+INTEGRATION_MAX_BODY_BYTES = env.int("INTEGRATION_MAX_BODY_BYTES", default=512 * 1024)
+CELERY_BEAT_SCHEDULE["integrations-heartbeats"] = {
+    "task": "integrations.tasks.check_heartbeats",
+    "schedule": timedelta(seconds=30),
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["IntegrationKindEnum"] = (
+    "integrations.enums.IntegrationKind"
+)

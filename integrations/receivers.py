@@ -1,0 +1,1 @@
+"""Reactions to incident events (connected in IntegrationsConfig.ready)."""
