@@ -316,7 +316,7 @@ def heartbeats_check(*, now: datetime | None = None, batch: int = 100) -> int:
                     integration=integration,
                     dedup_key=HEARTBEAT_KEY,
                     summary=f"No heartbeat from {integration.name} {since}",
-                    severity=Severity.CRITICAL,
+                    severity=Severity.ERROR,
                     source=integration.name,
                     details={"interval_seconds": integration.heartbeat_interval_seconds},
                     now=now,
