@@ -249,3 +249,10 @@ CELERY_BEAT_SCHEDULE["integrations-heartbeats"] = {
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["IntegrationKindEnum"] = (
     "integrations.enums.IntegrationKind"
 )
+# Absolute links in outbound messages (webhooks, chat) point here.
+VIGIL_BASE_URL = env("VIGIL_BASE_URL", default="http://127.0.0.1:8000")
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
+CELERY_BEAT_SCHEDULE["integrations-webhooks"] = {
+    "task": "integrations.tasks.sweep_webhooks",
+    "schedule": timedelta(seconds=30),
+}

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from integrations import services
-from integrations.models import Alert, Integration
+from integrations.models import Alert, Integration, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(Integration)
@@ -40,3 +40,22 @@ class AlertAdmin(admin.ModelAdmin):
     search_fields = ["dedup_key", "summary"]
     raw_id_fields = ["incident"]
     list_select_related = ["incident", "integration"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "url", "enabled", "consecutive_failures", "disabled_reason"]
+    list_filter = ["kind", "enabled"]
+    readonly_fields = ["secret", "consecutive_failures", "disabled_reason", "disabled_at"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["message_id", "endpoint", "event_type", "status", "attempts",
+                    "response_code", "duration_ms", "created_at"]  # fmt: skip
+    list_filter = ["status", "event_type", "endpoint"]
+    list_select_related = ["endpoint"]
+    raw_id_fields = ["incident"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a log

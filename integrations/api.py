@@ -6,13 +6,14 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from incidents.enums import UserRole
 from incidents.models import Service
-from integrations import services
-from integrations.enums import IntegrationKind
-from integrations.models import Integration
+from integrations import outbound, services
+from integrations.enums import EVENT_TYPES, IntegrationKind
+from integrations.models import Integration, WebhookDelivery, WebhookEndpoint
 
 
 class IntegrationSerializer(serializers.ModelSerializer):
@@ -116,3 +117,62 @@ class IntegrationViewSet(
         integration = self.get_object()
         key = services.integration_rotate_key(integration=integration)
         return Response({"key": key, "endpoints": endpoint_urls(integration, request, key=key)})
+
+
+class IsManager(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_role(UserRole.MANAGER))
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "name", "url", "kind", "event_types", "secret", "enabled",
+                  "consecutive_failures", "disabled_reason", "disabled_at",
+                  "created_at"]  # fmt: skip
+        read_only_fields = ["secret", "consecutive_failures", "disabled_reason", "disabled_at",
+                            "created_at"]  # fmt: skip
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "message_id", "event_type", "status", "attempts", "next_attempt_at",
+                  "last_attempt_at", "request_headers", "payload", "response_code",
+                  "response_body", "duration_ms", "error", "created_at"]  # fmt: skip
+
+
+class WebhookEndpointViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Outbound webhooks (managers only: the signing secret is readable here)."""
+
+    queryset = WebhookEndpoint.objects.all()
+    serializer_class = WebhookEndpointSerializer
+    permission_classes = [IsManager]
+    ordering = ["id"]
+    lookup_value_regex = "[0-9]+"
+
+    def perform_create(self, serializer):
+        serializer.instance = outbound.webhook_endpoint_create(**serializer.validated_data)
+
+    @extend_schema(request=None, responses=WebhookEndpointSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        endpoint = outbound.webhook_endpoint_enable(endpoint=self.get_object())
+        return Response(self.get_serializer(endpoint).data)
+
+    @extend_schema(responses=WebhookDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        """The delivery log, newest first."""
+        page = self.paginate_queryset(self.get_object().deliveries.order_by("-id"))
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)

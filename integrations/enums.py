@@ -49,3 +49,18 @@ class DeliveryStatus(models.TextChoices):
 class EndpointKind(models.TextChoices):
     STANDARD = "standard", "Standard Webhooks (signed JSON)"
     SLACK = "slack", "Slack-compatible chat"
+
+
+# Outbound event types; services.event_type_for maps timeline events onto them.
+EVENT_TYPES = (
+    "incident.triggered",
+    "incident.acknowledged",
+    "incident.escalated",
+    "incident.priority_changed",
+    "incident.updated",
+    "incident.resolved",
+    "incident.closed",
+    "incident.reopened",
+    "postmortem.published",
+    "statuspage.published",
+)

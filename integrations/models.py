@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
@@ -11,7 +12,10 @@ from django.utils import timezone
 from incidents.models import Incident, Service
 from integrations.enums import (
     DEFAULT_SEVERITY_MAP,
+    EVENT_TYPES,
     AlertStatus,
+    DeliveryStatus,
+    EndpointKind,
     IntegrationKind,
     Severity,
 )
@@ -148,3 +152,76 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dedup_key}: {self.summary[:60]}"
+
+
+def new_webhook_secret() -> str:
+    # Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class WebhookEndpoint(models.Model):
+    """An outbound subscription: incident events of the chosen types, POSTed and signed."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    kind = models.CharField(max_length=20, choices=EndpointKind, default=EndpointKind.STANDARD)
+    event_types = models.JSONField(default=list, help_text="e.g. incident.triggered")
+    # Kept readable: the receiver needs the same secret to verify the signature.
+    secret = models.CharField(max_length=100, default=new_webhook_secret, editable=False)
+    enabled = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.event_types, list) or not self.event_types:
+            raise ValidationError({"event_types": "Choose at least one event type."})
+        unknown = sorted(set(self.event_types) - set(EVENT_TYPES))
+        if unknown:
+            raise ValidationError({"event_types": f"Unknown event types: {', '.join(unknown)}."})
+
+
+class WebhookDelivery(models.Model):
+    """The outbox row of one message to one endpoint, and its log."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    event_type = models.CharField(max_length=60)
+    message_id = models.CharField(max_length=40, unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    request_headers = models.JSONField(default=dict, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # webhooks_sweep: WHERE status = 'pending' AND next_attempt_at <= now
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status=DeliveryStatus.PENDING),
+                name="delivery_due",
+            ),
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} to {self.endpoint_id} ({self.status})"

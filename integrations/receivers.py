@@ -1,1 +1,11 @@
 """Reactions to incident events (connected in IntegrationsConfig.ready)."""
+
+from django.dispatch import receiver
+
+from incidents.events import incident_event
+from integrations import outbound
+
+
+@receiver(incident_event, dispatch_uid="integrations.webhooks")
+def queue_webhooks(sender, event, **kwargs) -> None:
+    outbound.webhooks_enqueue(event=event)

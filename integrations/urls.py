@@ -3,14 +3,18 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from integrations import api, ingest
+from integrations import api, ingest, views
 
 app_name = "integrations"
 
 router = SimpleRouter()
 router.register("api/v1/integrations", api.IntegrationViewSet, basename="integration")
+router.register("api/v1/webhooks", api.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
+    path("integrations/", views.index, name="index"),
+    path("integrations/<int:pk>/rotate-key/", views.rotate_key, name="rotate-key"),
+    path("integrations/webhooks/<int:pk>/", views.webhook_detail, name="webhook"),
     path("api/v1/alerts/", ingest.generic, name="alerts"),
     path("api/v1/integrations/alertmanager/", ingest.alertmanager, name="alertmanager"),
     # Without the slash too: CommonMiddleware cannot redirect a POST.
