@@ -256,3 +256,7 @@ CELERY_BEAT_SCHEDULE["integrations-webhooks"] = {
     "task": "integrations.tasks.sweep_webhooks",
     "schedule": timedelta(seconds=30),
 }
+CELERY_BEAT_SCHEDULE["integrations-automation"] = {
+    "task": "integrations.tasks.sweep_automation_calls",
+    "schedule": timedelta(seconds=30),
+}

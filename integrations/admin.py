@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
 
 from integrations import services
-from integrations.models import Alert, Integration, WebhookDelivery, WebhookEndpoint
+from integrations.models import (
+    Alert,
+    AutomationCall,
+    AutomationRule,
+    Integration,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 @admin.register(Integration)
@@ -55,6 +62,23 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
                     "response_code", "duration_ms", "created_at"]  # fmt: skip
     list_filter = ["status", "event_type", "endpoint"]
     list_select_related = ["endpoint"]
+    raw_id_fields = ["incident"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a log
+
+
+@admin.register(AutomationRule)
+class AutomationRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "enabled", "position", "max_priority", "service", "category", "source"]
+    list_filter = ["enabled"]
+    list_editable = ["enabled", "position"]
+
+
+@admin.register(AutomationCall)
+class AutomationCallAdmin(admin.ModelAdmin):
+    list_display = ["rule", "incident", "status", "attempts", "response_code", "duration_ms"]
+    list_filter = ["status", "rule"]
     raw_id_fields = ["incident"]
 
     def has_change_permission(self, request, obj=None) -> bool:

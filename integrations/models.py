@@ -225,3 +225,116 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} to {self.endpoint_id} ({self.status})"
+
+
+ACTION_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # type: (required fields, optional fields)
+    "set_team": (("team",), ()),
+    "assign_role": (("role", "user"), ()),
+    "apply_runbook": (("runbook",), ()),
+    "add_task": (("title",), ()),
+    "webhook": (("url", "body"), ("store", "pick", "headers")),
+    "chat": (("url", "text"), ()),
+}
+STORE_TARGETS = ("war_room_url", "note")
+
+
+class AutomationRule(models.Model):
+    """When an incident event matches the conditions, run the actions (in order).
+
+    Actions (JSON list), templated with string.Template ($number, $title, $priority,
+    $status, $service, $team, $source, $url) - substitution only, no code:
+      {"type": "set_team", "team": "<team slug>"}
+      {"type": "assign_role", "role": "commander", "user": "<username>"}
+      {"type": "apply_runbook", "runbook": "<runbook name>"}
+      {"type": "add_task", "title": "Page the DBA for $number"}
+      {"type": "webhook", "url": "...", "body": "{\"summary\": \"$title\"}",
+       "store": "war_room_url" | "note", "pick": "<dotted path in the JSON answer>"}
+      {"type": "chat", "url": "<Slack-compatible incoming webhook>", "text": "..."}
+    """
+
+    name = models.CharField(max_length=100)
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    event_types = models.JSONField(default=list, help_text='e.g. ["incident.triggered"]')
+    max_priority = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Match priority P1..Pn (2: P1 and P2)."
+    )
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.ForeignKey(
+        "incidents.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True, help_text="Incident source, exactly.")
+    actions = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if not isinstance(self.event_types, list) or not self.event_types:
+            errors["event_types"] = "Choose at least one event type."
+        elif unknown := sorted(set(self.event_types) - set(EVENT_TYPES)):
+            errors["event_types"] = f"Unknown event types: {', '.join(unknown)}."
+        if self.max_priority is not None and not 1 <= self.max_priority <= 5:
+            errors["max_priority"] = "Between 1 and 5."
+        problems = []
+        if not isinstance(self.actions, list) or not self.actions:
+            problems.append("Give at least one action.")
+        for i, action in enumerate(self.actions if isinstance(self.actions, list) else []):
+            kind = action.get("type") if isinstance(action, dict) else None
+            if kind not in ACTION_FIELDS:
+                problems.append(f"actions[{i}]: type must be one of {', '.join(ACTION_FIELDS)}.")
+                continue
+            required, optional = ACTION_FIELDS[kind]
+            for name in required:
+                if not isinstance(action.get(name), str) or not action[name].strip():
+                    problems.append(f"actions[{i}].{name} is required.")
+            extra = set(action) - {"type", *required, *optional}
+            if extra:
+                problems.append(f"actions[{i}]: unknown fields {', '.join(sorted(extra))}.")
+            if action.get("store") not in (None, *STORE_TARGETS):
+                problems.append(f"actions[{i}].store must be war_room_url or note.")
+            if "url" in action and not str(action["url"]).startswith(("http://", "https://")):
+                problems.append(f"actions[{i}].url must be an http(s) URL.")
+        if problems:
+            errors["actions"] = problems
+        if errors:
+            raise ValidationError(errors)
+
+
+class AutomationCall(models.Model):
+    """The outbox row of a rule's HTTP action (templated webhook or chat message)."""
+
+    rule = models.ForeignKey(AutomationRule, on_delete=models.CASCADE, related_name="calls")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    action = models.JSONField()
+    body = models.TextField()
+    status = models.CharField(max_length=20, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # automation_sweep: WHERE status = 'pending' AND next_attempt_at <= now
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status=DeliveryStatus.PENDING),
+                name="automation_call_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.incident_id} ({self.status})"

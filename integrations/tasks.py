@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from integrations import outbound, services
+from integrations import automation, outbound, services
 
 
 @shared_task
@@ -16,3 +16,13 @@ def deliver_webhook(*, delivery_id: int) -> str | None:
 @shared_task
 def sweep_webhooks() -> int:
     return outbound.webhooks_sweep()
+
+
+@shared_task
+def run_automation_call(*, call_id: int) -> str | None:
+    return automation.automation_call_send(call_id=call_id)
+
+
+@shared_task
+def sweep_automation_calls() -> int:
+    return automation.automation_sweep()
