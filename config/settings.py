@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "escalation",
     "postmortems",
     "statuspage",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -337,4 +338,23 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 CELERY_BEAT_SCHEDULE["postmortem-reminders"] = {
     "task": "postmortems.tasks.send_reminders",
     "schedule": crontab(minute=0, hour="*/6"),
+# Integrations
+INTEGRATION_MAX_BODY_BYTES = env.int("INTEGRATION_MAX_BODY_BYTES", default=512 * 1024)
+CELERY_BEAT_SCHEDULE["integrations-heartbeats"] = {
+    "task": "integrations.tasks.check_heartbeats",
+    "schedule": timedelta(seconds=30),
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["IntegrationKindEnum"] = (
+    "integrations.enums.IntegrationKind"
+)
+# Absolute links in outbound messages (webhooks, chat) point here.
+VIGIL_BASE_URL = env("VIGIL_BASE_URL", default="http://127.0.0.1:8000")
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
+CELERY_BEAT_SCHEDULE["integrations-webhooks"] = {
+    "task": "integrations.tasks.sweep_webhooks",
+    "schedule": timedelta(seconds=30),
+}
+CELERY_BEAT_SCHEDULE["integrations-automation"] = {
+    "task": "integrations.tasks.sweep_automation_calls",
+    "schedule": timedelta(seconds=30),
 }

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("escalation.urls")),
     path("", include("postmortems.urls")),
     path("", include("statuspage.urls")),
+    path("", include("integrations.urls")),
     path("", include("incidents.urls")),
 ]

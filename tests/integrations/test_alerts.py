@@ -1,0 +1,214 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.models import Incident, TimelineEvent
+from integrations import services
+from integrations.models import Alert
+from tests.integrations.factories import IntegrationFactory
+
+
+def trigger(integration, key="disk-db-1", summary="Disk full on db-1", severity="warning", **kw):
+    return services.alert_trigger(
+        integration=integration, dedup_key=key, summary=summary, severity=severity, **kw
+    )
+
+
+def test_alert_trigger_opens_an_incident_classified_by_the_severity_table(integration):
+    integration.severity_map = {**integration.severity_map, "warning": [3, 1]}
+    integration.save()
+
+    outcome = trigger(integration, severity="warning", source="db-1", details={"disk": "99%"})
+
+    incident = outcome.alert.incident
+    assert outcome.action == "created"
+    assert (incident.title, incident.source, incident.service) == (
+        "Disk full on db-1",
+        "Prometheus",
+        integration.service,
+    )
+    assert (incident.impact, incident.urgency, incident.priority) == (3, 1, 3)
+    assert "disk: 99%" in incident.description
+    assert list(incident.timeline.values_list("kind", flat=True)) == ["created"]
+
+
+def test_alert_with_the_key_of_an_open_incident_is_counted_on_it(integration):
+    first = trigger(integration)
+    second = trigger(integration)
+    third = trigger(integration)
+
+    assert (second.action, third.action) == ("repeated", "repeated")
+    assert Incident.objects.count() == 1
+    assert Alert.objects.get().count == 3
+    attached = first.alert.incident.timeline.filter(kind="alert_attached")
+    assert [e.data["count"] for e in attached.order_by("id")] == [2, 3]
+
+
+def test_open_alert_keys_are_unique_in_the_database(integration):
+    trigger(integration)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(
+            integration=integration, dedup_key="disk-db-1", summary="x", severity="info"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_triggers_of_one_key_make_one_alert_and_one_incident():
+    integration = IntegrationFactory(group_window_seconds=0)
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def post():
+        try:
+            barrier.wait()
+            trigger(integration)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert Incident.objects.count() == 1
+    assert list(Alert.objects.values_list("count", flat=True)) == [8]
+
+
+def test_storm_of_alerts_for_one_service_groups_into_one_incident(integration):
+    other = IntegrationFactory(service=integration.service, kind="pagerduty")
+    first = trigger(integration, key="a")
+    grouped = trigger(integration, key="b", summary="Latency high")
+    via_other = trigger(other, key="c", summary="5xx rate")
+
+    assert (grouped.action, via_other.action) == ("grouped", "grouped")
+    assert Incident.objects.count() == 1
+    assert first.alert.incident.alerts.count() == 3
+    events = first.alert.incident.timeline.filter(kind="alert_attached").order_by("id")
+    assert [e.data["summary"] for e in events] == ["Latency high", "5xx rate"]
+
+
+def test_alert_after_the_group_window_opens_its_own_incident(integration):
+    trigger(integration, key="a", now=timezone.now() - timedelta(minutes=10))
+    later = trigger(integration, key="b")
+
+    assert later.action == "created"
+    assert Incident.objects.count() == 2
+
+
+def test_alerts_of_other_services_do_not_group(integration):
+    trigger(integration, key="a")
+    other = trigger(IntegrationFactory(), key="a")
+
+    assert other.action == "created"
+    assert Incident.objects.count() == 2
+
+
+def test_incident_auto_resolves_when_all_its_alerts_resolve(integration):
+    incident = trigger(integration, key="a").alert.incident
+    trigger(integration, key="b")
+
+    services.alert_resolve(integration=integration, dedup_key="a")
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+
+    services.alert_resolve(integration=integration, dedup_key="b")
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolution_code) == ("resolved", "fixed")
+    assert incident.resolution_notes == "All alerts resolved; auto-resolved by Prometheus."
+    kinds = list(incident.timeline.order_by("id").values_list("kind", flat=True))
+    assert kinds == [
+        "created",
+        "alert_attached",
+        "alert_resolved",
+        "alert_resolved",
+        "transitioned",
+    ]
+
+
+def test_incident_stays_open_when_auto_resolve_is_off(integration):
+    integration.auto_resolve = False
+    integration.save()
+    incident = trigger(integration).alert.incident
+
+    services.alert_resolve(integration=integration, dedup_key="disk-db-1")
+
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+    assert Alert.objects.get().status == "resolved"
+
+
+def test_major_incident_without_commander_is_not_auto_resolved(integration):
+    incident = trigger(integration, severity="critical").alert.incident
+    assert incident.is_major
+
+    services.alert_resolve(integration=integration, dedup_key="disk-db-1")
+
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+    assert incident.timeline.filter(kind="alert_resolved").count() == 1
+
+
+def test_resolve_of_an_unknown_key_is_dropped(integration):
+    outcome = services.alert_resolve(integration=integration, dedup_key="nope")
+
+    assert outcome.action == "dropped"
+    assert TimelineEvent.objects.count() == 0
+
+
+def test_trigger_after_resolve_opens_a_new_incident(integration):
+    first = trigger(integration, severity="warning").alert.incident
+    services.alert_resolve(integration=integration, dedup_key="disk-db-1")
+    again = trigger(integration, severity="warning", now=timezone.now() + timedelta(hours=1))
+
+    assert again.action == "created"
+    assert again.alert.incident != first
+    assert Alert.objects.filter(dedup_key="disk-db-1").count() == 2
+
+
+def test_trigger_after_a_person_resolved_the_incident_opens_a_new_one(integration, responder):
+    incident = trigger(integration, severity="warning").alert.incident
+    incident_services.incident_transition(
+        incident=incident, action="resolve", by=responder, resolution_code="fixed", notes="ok"
+    )
+
+    again = trigger(integration, severity="warning")
+
+    assert again.action == "created"
+    assert list(Alert.objects.order_by("id").values_list("status", flat=True)) == [
+        "resolved",
+        "firing",
+    ]
+
+
+def test_acknowledge_moves_a_triggered_incident_on(integration):
+    incident = trigger(integration, severity="warning").alert.incident
+
+    services.alert_acknowledge(integration=integration, dedup_key="disk-db-1")
+
+    incident.refresh_from_db()
+    assert incident.status == "acknowledged"
+
+
+def test_rotated_key_replaces_the_old_one(integration):
+    old = integration.key
+    new = services.integration_rotate_key(integration=integration)
+
+    assert services.integration_for_key(old) is None
+    assert services.integration_for_key(new) == integration
+    integration.refresh_from_db()
+    assert integration.key_prefix == new[:8]
+    assert old not in integration.key_hash and new not in integration.key_hash
+
+
+def test_disabled_integration_key_is_refused(integration):
+    services.integration_update(integration=integration, enabled=False)
+
+    assert services.integration_for_key(integration.key) is None
