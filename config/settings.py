@@ -243,6 +243,7 @@ LOGGING = {
 # Browser UI
 # How often the live parts of pages (home, the incident timeline) ask for fresh content.
 UI_POLL_SECONDS = env.int("UI_POLL_SECONDS", default=10)
+
 # Escalation
 # Paging levels, timers and notifications are rows; the sweeper (beat, every second)
 # claims due ones. Deliveries go to one queue per channel, so a slow channel delays
@@ -275,6 +276,8 @@ CELERY_BEAT_SCHEDULE["escalation-shift-notices"] = {
     "task": "escalation.tasks.send_shift_notices",
     "schedule": 60.0,
     "options": {"queue": ESCALATION_ENGINE_QUEUE, "expires": 60},
+}
+
 # Statuspage
 # The public page is at /status/; on STATUSPAGE_HOST (its own host name) it is at /.
 STATUSPAGE_HOST = env("STATUSPAGE_HOST", default="")
@@ -307,6 +310,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
     "PublicStatusEnum": "incidents.enums.PublicStatus",
     "PublishStatusEnum": ["investigating", "identified", "monitoring"],
     "MaintenanceVerifyEnum": ["verifying"],
+}
+
 # Postmortems
 # A draft still in draft this many days after its incident resolved gets a reminder.
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
@@ -338,6 +343,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 CELERY_BEAT_SCHEDULE["postmortem-reminders"] = {
     "task": "postmortems.tasks.send_reminders",
     "schedule": crontab(minute=0, hour="*/6"),
+}
+
 # Integrations
 INTEGRATION_MAX_BODY_BYTES = env.int("INTEGRATION_MAX_BODY_BYTES", default=512 * 1024)
 CELERY_BEAT_SCHEDULE["integrations-heartbeats"] = {

@@ -303,7 +303,7 @@ class Notification(models.Model):
             models.Index(
                 fields=["next_at"],
                 condition=Q(state__in=[NotificationState.PENDING, NotificationState.SENDING]),
-                name="notification_due",
+                name="statuspage_notification_due",
             )
         ]
 

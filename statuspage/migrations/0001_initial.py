@@ -600,7 +600,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("state__in", ["pending", "sending"])),
                 fields=["next_at"],
-                name="notification_due",
+                name="statuspage_notification_due",
             ),
         ),
         migrations.AddConstraint(
