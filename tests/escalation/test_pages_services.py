@@ -74,7 +74,7 @@ def test_contact_methods_are_deleted_only_by_their_owner(alice, bob):
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_oncall_now_runs_constant_queries(n, alice, bob, django_assert_num_queries):
-    for i in range(n):
+    for _ in range(n):
         schedule = ScheduleFactory()
         rotation(schedule, [alice, bob], turn_unit="days")
         services.override_create(
