@@ -732,7 +732,7 @@ def ack_url(notification: Notification) -> str:
     if notification.reason != NotificationReason.PAGE:
         return ""
     path = reverse("escalation:acknowledge", args=[ack_token(notification)])
-    return settings.ESCALATION_BASE_URL.rstrip("/") + path
+    return settings.BASE_URL + path
 
 
 def notification_from_token(token: str) -> Notification | None:
