@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SCENARIOS = ["ingestion", "api", "pages", "status"]
+SCENARIOS = ["ingestion", "api", "pages", "status", "escalation"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
     )
     parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--escalations", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=SCENARIOS)
@@ -48,6 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.incidents, args.duration, args.concurrency = min(args.incidents, 300), 0.5, 2
+        args.escalations = 20
     return args
 
 
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     import redis
     from django.core.management import call_command
 
-    from bench import fixtures, scenarios
+    from bench import escalations, fixtures, scenarios
     from bench.stack import Stack
 
     started = time.monotonic()
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             "api": lambda: scenarios.api(ctx),
             "pages": lambda: scenarios.pages(ctx),
             "status": lambda: scenarios.status(ctx),
+            "escalation": lambda: escalations.escalations(args.escalations),
         }
         for name in args.only:
             print(f"  {name} ...", flush=True)
