@@ -97,9 +97,11 @@ class Sla(serializers.Serializer):
     by_priority = serializers.ListField(child=serializers.DictField())
 
 
-class DashboardView(APIView):
+class MetricsView(APIView):
     permission_classes = [ResponderRead]
 
+
+class DashboardView(MetricsView):
     @extend_schema(
         parameters=SCOPE,
         responses=inline_serializer(
@@ -121,9 +123,7 @@ class DashboardView(APIView):
         return Response(metrics.dashboard(**scope_of(request)))
 
 
-class DurationsView(APIView):
-    permission_classes = [ResponderRead]
-
+class DurationsView(MetricsView):
     @extend_schema(
         parameters=[*SCOPE, by_parameter(metrics.DURATION_GROUPS)],
         responses=DurationRow(many=True),
@@ -135,9 +135,7 @@ class DurationsView(APIView):
         return Response(metrics.durations(**scope_of(request), by=by))
 
 
-class CountsView(APIView):
-    permission_classes = [ResponderRead]
-
+class CountsView(MetricsView):
     @extend_schema(
         parameters=[*SCOPE, by_parameter(metrics.COUNT_GROUPS)],
         responses=CountRow(many=True),
@@ -148,9 +146,7 @@ class CountsView(APIView):
         return Response(metrics.counts(**scope_of(request), by=by))
 
 
-class SlaView(APIView):
-    permission_classes = [ResponderRead]
-
+class SlaView(MetricsView):
     @extend_schema(
         parameters=SCOPE,
         responses=Sla,
@@ -161,9 +157,7 @@ class SlaView(APIView):
         return Response(metrics.sla_compliance(**scope_of(request)))
 
 
-class RecurrenceView(APIView):
-    permission_classes = [ResponderRead]
-
+class RecurrenceView(MetricsView):
     @extend_schema(
         parameters=[*SCOPE, by_parameter(("service", "category"))],
         responses=RecurrenceRow(many=True),
@@ -174,9 +168,7 @@ class RecurrenceView(APIView):
         return Response(metrics.recurrence(**scope_of(request), by=by))
 
 
-class RatesView(APIView):
-    permission_classes = [ResponderRead]
-
+class RatesView(MetricsView):
     @extend_schema(
         parameters=SCOPE,
         responses=inline_serializer(
