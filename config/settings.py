@@ -246,6 +246,19 @@ LOGGING = {
 # Browser UI
 # How often the live parts of pages (home, the incident timeline) ask for fresh content.
 UI_POLL_SECONDS = env.int("UI_POLL_SECONDS", default=10)
+# No inline script anywhere: every behaviour lives in static files (htmx, incidents/ui.js).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Third-party pages that need inline styles (never inline script): DRF's browsable API, Swagger.
+CONTENT_SECURITY_POLICY_LOOSE_STYLE_PATHS = ("/api/",)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "incidents.middleware.ContentSecurityPolicyMiddleware",
+)
+MIDDLEWARE.append("incidents.middleware.UserTimeZoneMiddleware")
 
 # Escalation
 # Paging levels, timers and notifications are rows; the sweeper (beat, every second)
