@@ -6,7 +6,6 @@ contact methods. Times show (and form input is read) in the viewer's time zone.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -37,28 +36,20 @@ from escalation.models import (
 from incidents.enums import UserRole
 from incidents.exceptions import Conflict
 from incidents.forms import add_service_errors
-from incidents.models import Service, User
+from incidents.models import Service
 
 FINAL_SCHEDULE_DAYS = 14
 
 
-def viewer_tz(user: User) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def oncall_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged in, at least a responder, and times in the viewer's time zone."""
+    """Logged in and at least a responder (UserTimeZoneMiddleware sets the time zone)."""
 
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.has_role(UserRole.RESPONDER):
             raise PermissionDenied("On-call pages are for responders.")
-        with timezone.override(viewer_tz(request.user)):
-            return view(request, *args, **kwargs)
+        return view(request, *args, **kwargs)
 
     return wrapped
 
