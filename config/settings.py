@@ -328,15 +328,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 # Postmortems
 # A draft still in draft this many days after its incident resolved gets a reminder.
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
-# SLA targets in minutes per priority, used by the metrics until the escalation app's SLA
-# timers (issue 4) provide per-priority targets of their own.
-POSTMORTEM_SLA_TARGETS = {
-    1: {"acknowledge": 15, "resolve": 4 * 60},
-    2: {"acknowledge": 30, "resolve": 8 * 60},
-    3: {"acknowledge": 4 * 60, "resolve": 3 * 24 * 60},
-    4: {"acknowledge": 24 * 60, "resolve": 10 * 24 * 60},
-    5: {"acknowledge": 3 * 24 * 60, "resolve": 30 * 24 * 60},
-}
+# Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
+METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
 # Without status-page components, an SLO counts a P1's impact window fully as downtime
 # and a P2's partly (like a major and a partial outage).
 SLO_INCIDENT_WEIGHTS = {1: 1.0, 2: 0.5}
