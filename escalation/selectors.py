@@ -219,8 +219,8 @@ def user_shifts(user: User, start: datetime, end: datetime) -> list[tuple[Schedu
         pk__in=LayerMember.objects.filter(user=user).values("layer__schedule")
     ) | Schedule.objects.filter(pk__in=Override.objects.filter(user=user).values("schedule"))
     found = []
-    for schedule in schedules.distinct():
-        for shift in oncall_shifts(schedule, start, end):
+    for schedule in with_oncall_data(schedules.distinct(), start):
+        for shift in ScheduleResolver(schedule, overrides_from=start).shifts(start, end):
             if shift.user == user:
                 found.append((schedule, shift))
     return sorted(found, key=lambda pair: pair[1].start)

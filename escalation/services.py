@@ -102,8 +102,10 @@ def _dispatch(notification: Notification) -> None:
 
 
 @transaction.atomic
-def schedule_create(*, name: str, time_zone: str = "UTC", team: Team | None = None) -> Schedule:
-    schedule = Schedule(name=name, time_zone=time_zone, team=team)
+def schedule_create(
+    *, name: str, time_zone: str = "UTC", team: Team | None = None, description: str = ""
+) -> Schedule:
+    schedule = Schedule(name=name, time_zone=time_zone, team=team, description=description)
     schedule.full_clean()
     schedule.save()
     return schedule
