@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -165,12 +166,66 @@ def notification_rule_create(
     *, user: User, contact_method: ContactMethod, delay_minutes: int = 0
 ) -> NotificationRule:
     if contact_method.user_id != user.pk:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"contact_method": "Use one of your own contact methods."})
     return NotificationRule.objects.create(
         user=user, contact_method=contact_method, delay_minutes=delay_minutes
     )
+
+
+def _save(instance, **fields):
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def schedule_update(*, schedule: Schedule, layers: list[dict] | None = None, **fields) -> Schedule:
+    """Change a schedule; `layers`, when given, replace all of its layers."""
+    _save(schedule, **fields)
+    if layers is not None:
+        schedule.layers.all().delete()
+        for spec in layers:
+            layer_create(schedule=schedule, **spec)
+    return schedule
+
+
+@transaction.atomic
+def schedule_delete(*, schedule: Schedule) -> None:
+    # Running escalations keep their snapshot; a level naming this schedule then pages
+    # nobody and says so on the timeline.
+    schedule.delete()
+
+
+@transaction.atomic
+def override_delete(*, override: Override) -> None:
+    override.delete()
+
+
+@transaction.atomic
+def contact_method_update(*, method: ContactMethod, **fields) -> ContactMethod:
+    if "address" in fields:
+        fields["address"] = fields["address"].strip()
+    return _save(method, **fields)
+
+
+@transaction.atomic
+def contact_method_delete(*, method: ContactMethod) -> None:
+    method.delete()  # its rules go with it (CASCADE)
+
+
+@transaction.atomic
+def notification_rule_update(*, rule: NotificationRule, **fields) -> NotificationRule:
+    method = fields.get("contact_method", rule.contact_method)
+    if method.user_id != rule.user_id:
+        raise ValidationError({"contact_method": "Use one of your own contact methods."})
+    return _save(rule, **fields)
+
+
+@transaction.atomic
+def notification_rule_delete(*, rule: NotificationRule) -> None:
+    rule.delete()
 
 
 # --- Policies ----------------------------------------------------------------------------
@@ -195,6 +250,25 @@ def policy_create(
     for position, spec in enumerate(levels or []):
         level_add(policy=policy, position=position, **spec)
     return policy
+
+
+@transaction.atomic
+def policy_update(
+    *, policy: EscalationPolicy, levels: list[dict] | None = None, **fields: Any
+) -> EscalationPolicy:
+    """Change a policy; `levels`, when given, replace all of its levels. Escalations already
+    running keep following the snapshot they started with."""
+    _save(policy, **fields)
+    if levels is not None:
+        policy.levels.all().delete()
+        for position, spec in enumerate(levels):
+            level_add(policy=policy, position=position, **spec)
+    return policy
+
+
+@transaction.atomic
+def policy_delete(*, policy: EscalationPolicy) -> None:
+    policy.delete()
 
 
 @transaction.atomic
@@ -368,8 +442,6 @@ def run_escalate_now(*, incident: Incident, by: User, level: int | None = None) 
     levels = run.snapshot.get("levels", [])
     if level is not None:
         if not 1 <= level <= len(levels):
-            from django.core.exceptions import ValidationError
-
             raise ValidationError({"level": f"Choose a level from 1 to {len(levels)}."})
         run.level = level - 1
     elif run.next_at is None:
@@ -541,8 +613,11 @@ def _claim_due_runs(now: datetime, limit: int, run_id: int | None = None):
     qs = EscalationRun.objects.filter(state=RunState.ACTIVE, next_at__lte=now)
     if run_id is not None:
         qs = qs.filter(pk=run_id)
+    # The incident is locked too, first in the order every incident write takes (incident,
+    # then its runs, timers, notifications); an incident busy in an acknowledge is skipped
+    # for now instead of deadlocking with it. NO KEY UPDATE lets timeline rows reference it.
     return list(
-        qs.select_for_update(skip_locked=True, of=("self",))
+        qs.select_for_update(skip_locked=True, no_key=True, of=("self", "incident"))
         .select_related("incident", "incident__service")
         .order_by("next_at")[:limit]
     )
@@ -596,6 +671,14 @@ def notification_from_token(token: str) -> Notification | None:
 
 @transaction.atomic
 def _claim_notification(notification_id: int, now: datetime) -> Notification | None:
+    run_id = (
+        Notification.objects.filter(pk=notification_id).values_list("run_id", flat=True).first()
+    )
+    if run_id is not None:
+        # Lock the run before the notification, in the order an acknowledge takes them
+        # (run, then its pending pages), or the two deadlock. This claim then commits
+        # either before the acknowledge (and is sent) or sees it (and is cancelled).
+        run = EscalationRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
     notification = (
         Notification.objects.select_for_update(of=("self",))
         .select_related("incident")
@@ -606,15 +689,11 @@ def _claim_notification(notification_id: int, now: datetime) -> Notification | N
         return None
     if notification.due_at > now:
         return None
-    if notification.run_id:
-        # Locks the run against a concurrent acknowledge: this claim commits either before
-        # the acknowledge (and is sent) or sees it (and is cancelled), never both.
-        run = EscalationRun.objects.select_for_update(no_key=True).get(pk=notification.run_id)
-        if run.state != RunState.ACTIVE:
-            notification.status = NotificationStatus.CANCELLED
-            notification.last_error = f"paging {run.state}"
-            notification.save(update_fields=["status", "last_error"])
-            return None
+    if run_id is not None and (run is None or run.state != RunState.ACTIVE):
+        notification.status = NotificationStatus.CANCELLED
+        notification.last_error = f"paging {run.state if run else 'deleted'}"
+        notification.save(update_fields=["status", "last_error"])
+        return None
     notification.status = NotificationStatus.SENDING
     notification.attempts += 1
     notification.claimed_at = now
@@ -648,6 +727,9 @@ def backoff(attempts: int) -> timedelta:
 @transaction.atomic
 def _delivery_failed(notification: Notification, error: DeliveryError) -> None:
     now = timezone.now()
+    if notification.incident_id:
+        # The incident before its notifications, the order an acknowledge locks them in.
+        Incident.objects.select_for_update(no_key=True).filter(pk=notification.incident_id).get()
     if error.retry and notification.attempts < settings.ESCALATION_MAX_ATTEMPTS:
         Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
             status=NotificationStatus.PENDING,
@@ -882,7 +964,8 @@ def timers_fire_due(*, batch: int = 100) -> int:
             now = timezone.now()
             timers = list(
                 IncidentTimer.objects.filter(state=TimerState.PENDING, due_at__lte=now)
-                .select_for_update(skip_locked=True, of=("self",))
+                # Incident first, as in _claim_due_runs.
+                .select_for_update(skip_locked=True, no_key=True, of=("self", "incident"))
                 .select_related("incident", "incident__team__manager")
                 .order_by("due_at")[:batch]
             )
