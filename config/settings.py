@@ -139,6 +139,9 @@ MEDIA_URL = "media/"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="vigil@localhost")
+# Where people reach Vigil: every absolute link (emails, ack links, feeds, the status JSON,
+# webhooks and chat messages) starts with it.
+BASE_URL = env("BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG off.
 if not DEBUG:
@@ -250,6 +253,19 @@ LOGGING = {
 # Browser UI
 # How often the live parts of pages (home, the incident timeline) ask for fresh content.
 UI_POLL_SECONDS = env.int("UI_POLL_SECONDS", default=10)
+# No inline script anywhere: every behaviour lives in static files (htmx, incidents/ui.js).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Third-party pages that need inline styles (never inline script): DRF's browsable API, Swagger.
+CONTENT_SECURITY_POLICY_LOOSE_STYLE_PATHS = ("/api/",)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "incidents.middleware.ContentSecurityPolicyMiddleware",
+)
+MIDDLEWARE.append("incidents.middleware.UserTimeZoneMiddleware")
 
 # Escalation
 # Paging levels, timers and notifications are rows; the sweeper (beat, every second)
@@ -258,7 +274,6 @@ UI_POLL_SECONDS = env.int("UI_POLL_SECONDS", default=10)
 ESCALATION_ENGINE_QUEUE = env("ESCALATION_ENGINE_QUEUE", default="celery")
 ESCALATION_NOTIFY_QUEUE_PREFIX = env("ESCALATION_NOTIFY_QUEUE_PREFIX", default="notify-")
 ESCALATION_SWEEP_SECONDS = env.float("ESCALATION_SWEEP_SECONDS", default=1.0)
-ESCALATION_BASE_URL = env("BASE_URL", default="http://127.0.0.1:8000")
 ESCALATION_ACK_LINK_MAX_AGE = env.int("ESCALATION_ACK_LINK_MAX_AGE", default=24 * 3600)
 ESCALATION_HTTP_TIMEOUT = env.float("ESCALATION_HTTP_TIMEOUT", default=10.0)
 ESCALATION_MAX_ATTEMPTS = env.int("ESCALATION_MAX_ATTEMPTS", default=5)
@@ -291,8 +306,6 @@ STATUSPAGE_HOST = env("STATUSPAGE_HOST", default="")
 if STATUSPAGE_HOST:
     ALLOWED_HOSTS.append(STATUSPAGE_HOST)
 MIDDLEWARE.insert(0, "statuspage.middleware.StatusHostMiddleware")
-# Absolute links in emails, feeds and the JSON (shortlink): where visitors reach Vigil.
-STATUSPAGE_BASE_URL = env("STATUSPAGE_BASE_URL", default="http://127.0.0.1:8000")
 # Cached public outputs are retired on every change; this only bounds a missed bump.
 STATUSPAGE_CACHE_SECONDS = env.int("STATUSPAGE_CACHE_SECONDS", default=300)
 STATUSPAGE_BROWSER_CACHE_SECONDS = env.int("STATUSPAGE_BROWSER_CACHE_SECONDS", default=10)
@@ -322,15 +335,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 # Postmortems
 # A draft still in draft this many days after its incident resolved gets a reminder.
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
-# SLA targets in minutes per priority, used by the metrics until the escalation app's SLA
-# timers (issue 4) provide per-priority targets of their own.
-POSTMORTEM_SLA_TARGETS = {
-    1: {"acknowledge": 15, "resolve": 4 * 60},
-    2: {"acknowledge": 30, "resolve": 8 * 60},
-    3: {"acknowledge": 4 * 60, "resolve": 3 * 24 * 60},
-    4: {"acknowledge": 24 * 60, "resolve": 10 * 24 * 60},
-    5: {"acknowledge": 3 * 24 * 60, "resolve": 30 * 24 * 60},
-}
+# Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
+METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
 # Without status-page components, an SLO counts a P1's impact window fully as downtime
 # and a P2's partly (like a major and a partial outage).
 SLO_INCIDENT_WEIGHTS = {1: 1.0, 2: 0.5}
@@ -361,8 +367,6 @@ CELERY_BEAT_SCHEDULE["integrations-heartbeats"] = {
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["IntegrationKindEnum"] = (
     "integrations.enums.IntegrationKind"
 )
-# Absolute links in outbound messages (webhooks, chat) point here.
-VIGIL_BASE_URL = env("VIGIL_BASE_URL", default="http://127.0.0.1:8000")
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
 CELERY_BEAT_SCHEDULE["integrations-webhooks"] = {
     "task": "integrations.tasks.sweep_webhooks",

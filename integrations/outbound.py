@@ -62,7 +62,7 @@ def event_type_for(event: TimelineEvent) -> str | None:
 
 
 def incident_url(incident: Incident) -> str:
-    return f"{settings.VIGIL_BASE_URL.rstrip('/')}/incidents/{incident.number}/"
+    return f"{settings.BASE_URL}/incidents/{incident.number}/"
 
 
 def event_payload(event: TimelineEvent, event_type: str) -> dict:

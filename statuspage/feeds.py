@@ -40,7 +40,7 @@ class HistoryRss(Feed):
         return reverse(f"statuspage:{name}", args=[item.code])
 
     def item_guid(self, item) -> str:
-        return f"{settings.STATUSPAGE_BASE_URL.rstrip('/')}{self.item_link(item)}"
+        return f"{settings.BASE_URL}{self.item_link(item)}"
 
     def item_pubdate(self, item):
         return item.scheduled_for if isinstance(item, Maintenance) else item.started_at

@@ -42,7 +42,7 @@ LEASE = timedelta(minutes=5)  # a claimed row whose worker died is retried after
 
 
 def absolute(path: str) -> str:
-    return settings.STATUSPAGE_BASE_URL.rstrip("/") + path
+    return settings.BASE_URL + path
 
 
 def _page() -> PageSettings:

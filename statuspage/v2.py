@@ -25,14 +25,14 @@ def ts(value: datetime | None) -> str | None:
 
 
 def _link(name: str, code: str) -> str:
-    return settings.STATUSPAGE_BASE_URL.rstrip("/") + reverse(f"statuspage:{name}", args=[code])
+    return settings.BASE_URL + reverse(f"statuspage:{name}", args=[code])
 
 
 def page_json(page: PageSettings, updated_at: datetime | None = None) -> dict:
     return {
         "id": page.code,
         "name": page.name,
-        "url": page.url or settings.STATUSPAGE_BASE_URL,
+        "url": page.url or settings.BASE_URL,
         "time_zone": page.time_zone,
         "updated_at": ts(max(filter(None, [page.updated_at, updated_at]), default=None)),
     }

@@ -49,6 +49,14 @@ class LayerSerializer(serializers.ModelSerializer):
         extra_kwargs = {"name": {"required": False}}
 
 
+class UpcomingOverrideSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Override
+        fields = ["id", "user", "start", "end"]
+
+
 class OverrideSerializer(serializers.ModelSerializer):
     user = username_field()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -67,7 +75,7 @@ class OverrideSerializer(serializers.ModelSerializer):
 class ScheduleSerializer(serializers.ModelSerializer):
     team = slug_field(Team, required=False, allow_null=True)
     layers = LayerSerializer(many=True, required=False)
-    upcoming_overrides = OverrideSerializer(many=True, read_only=True, source="overrides")
+    upcoming_overrides = UpcomingOverrideSerializer(many=True, read_only=True, source="overrides")
 
     class Meta:
         model = Schedule
@@ -84,14 +92,15 @@ def layer_specs(layers: list[dict]) -> list[dict]:
 class OnCallSerializer(serializers.Serializer):
     schedule = serializers.IntegerField(source="schedule.pk")
     schedule_name = serializers.CharField(source="schedule.name")
-    user = serializers.CharField(source="shift.user.username", allow_null=True, default=None)
+    user = serializers.CharField(source="current.user.username", allow_null=True, default=None)
     source = serializers.CharField(
-        source="shift.source", help_text='The layer\'s name, "override", or "" for nobody.'
+        source="current.source", help_text='The layer\'s name, "override", or "" for nobody.'
     )
-    since = serializers.DateTimeField(source="shift.start")
+    since = serializers.DateTimeField(source="current.start")
     until = serializers.DateTimeField(
-        source="shift.end", help_text="The end of this shift (at most 14 days ahead)."
+        source="current.end", help_text="The end of this shift (at most 14 days ahead)."
     )
+    next_user = serializers.CharField(source="next.user.username", allow_null=True, default=None)
 
 
 class OnCallQuerySerializer(serializers.Serializer):

@@ -22,7 +22,6 @@ from escalation.models import (
     NotificationRule,
     Override,
     Schedule,
-    ScheduleLayer,
 )
 from incidents.enums import UserRole
 from incidents.exceptions import Conflict
@@ -66,27 +65,25 @@ class ScheduleViewSet(AnswerFresh, viewsets.ModelViewSet):
     ordering = ["name"]
 
     def get_queryset(self):
-        upcoming = Override.objects.filter(end__gt=timezone.now()).select_related(
-            "user", "created_by"
-        )
-        return Schedule.objects.select_related("team").prefetch_related(
-            Prefetch(
-                "layers", queryset=ScheduleLayer.objects.prefetch_related(*selectors.LAYER_PREFETCH)
-            ),
-            Prefetch("overrides", queryset=upcoming),
-        )
+        schedules = Schedule.objects.select_related("team")
+        return selectors.with_oncall_data(schedules, since=timezone.now())
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        layers = s.layer_specs(data.pop("layers", []))
+        layers = data.pop("layers", [])
         schedule = services.schedule_create(**data)
-        serializer.instance = services.schedule_update(schedule=schedule, layers=layers)
+        serializer.instance = services.schedule_layers_replace(
+            schedule=schedule, layers=s.layer_specs(layers)
+        )
 
     def perform_update(self, serializer):
-        data = dict(serializer.validated_data)
-        if "layers" in data:
-            data["layers"] = s.layer_specs(data["layers"])
-        serializer.instance = services.schedule_update(schedule=serializer.instance, **data)
+        schedule, data = serializer.instance, dict(serializer.validated_data)
+        layers = data.pop("layers", None)
+        fields = {f: getattr(schedule, f) for f in ("name", "time_zone", "team", "description")}
+        schedule = services.schedule_update(schedule=schedule, **{**fields, **data})
+        if layers is not None:
+            services.schedule_layers_replace(schedule=schedule, layers=s.layer_specs(layers))
+        serializer.instance = schedule
 
     def perform_destroy(self, instance):
         services.schedule_delete(schedule=instance)
@@ -131,12 +128,14 @@ class OnCallView(APIView):
         schedules = Schedule.objects.order_by("name")
         if team := query.validated_data.get("team"):
             schedules = schedules.filter(team=team)
-        rows = []
-        for schedule in selectors.schedules_for_resolving(schedules, overrides_from=at):
-            resolver = selectors.ScheduleResolver(schedule, overrides_from=at)
-            shift = resolver.shifts(at, at + SHIFT_HORIZON)[0]
-            rows.append({"schedule": schedule, "shift": shift})
+        rows = selectors.oncall_now(schedules, at, SHIFT_HORIZON)
         return Response(s.OnCallSerializer(rows, many=True).data)
+
+
+POLICY_FIELDS = (
+    "name", "team", "is_team_default", "repeat",
+    "time_zone", "business_days", "business_start", "business_end",
+)  # fmt: skip
 
 
 class PolicyViewSet(AnswerFresh, viewsets.ModelViewSet):
@@ -160,9 +159,13 @@ class PolicyViewSet(AnswerFresh, viewsets.ModelViewSet):
         serializer.instance = services.policy_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.policy_update(
-            policy=serializer.instance, **serializer.validated_data
-        )
+        policy, data = serializer.instance, dict(serializer.validated_data)
+        levels = data.pop("levels", None)
+        fields = {f: getattr(policy, f) for f in POLICY_FIELDS}
+        policy = services.policy_update(policy=policy, **{**fields, **data})
+        if levels is not None:
+            services.policy_levels_replace(policy=policy, levels=levels)
+        serializer.instance = policy
 
     def perform_destroy(self, instance):
         services.policy_delete(policy=instance)
@@ -189,12 +192,14 @@ class ContactMethodViewSet(OwnViewSet):
         )
 
     def perform_update(self, serializer):
+        method = serializer.instance
+        fields = {"kind": method.kind, "address": method.address, "label": method.label}
         serializer.instance = services.contact_method_update(
-            method=serializer.instance, **serializer.validated_data
+            method=method, **{**fields, **serializer.validated_data}
         )
 
     def perform_destroy(self, instance):
-        services.contact_method_delete(method=instance)
+        services.contact_method_delete(user=self.request.user, method=instance)
 
 
 class NotificationRuleViewSet(OwnViewSet):
@@ -213,12 +218,14 @@ class NotificationRuleViewSet(OwnViewSet):
         )
 
     def perform_update(self, serializer):
+        rule = serializer.instance
+        fields = {"contact_method": rule.contact_method, "delay_minutes": rule.delay_minutes}
         serializer.instance = services.notification_rule_update(
-            rule=serializer.instance, **serializer.validated_data
+            rule=rule, **{**fields, **serializer.validated_data}
         )
 
     def perform_destroy(self, instance):
-        services.notification_rule_delete(rule=instance)
+        services.notification_rule_delete(user=self.request.user, rule=instance)
 
 
 class IncidentPagingView(APIView):

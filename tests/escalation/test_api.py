@@ -138,6 +138,7 @@ def test_oncall_names_who_is_on_call_now_per_schedule(
         "source": "override",
         "since": "2026-01-07T10:00:00Z",
         "until": "2026-01-07T12:00:00Z",
+        "next_user": "bob",  # then the rotation has him too
     }
     assert len(response.json()) == n
 
@@ -266,9 +267,9 @@ def test_page_action_starts_paging(clock, api, responder, team, paged_policy):
         1,
     )
     assert EscalationRun.objects.filter(incident=incident, state="active").count() == 1
-    assert incident.timeline.filter(kind="paging_started").order_by("id").last().data["message"] == (
-        "Paging started with policy Payments (paged by ravi)."
-    )
+    assert incident.timeline.filter(kind="paging_started").order_by("id").last().data[
+        "message"
+    ] == ("Paging started with policy Payments (paged by ravi).")
 
 
 def test_page_action_refuses_what_cannot_be_paged(clock, api, responder, stakeholder, team):

@@ -36,7 +36,7 @@ def ack_link(message) -> str:
 
 
 def test_email_is_sent_over_smtp_with_an_acknowledge_link(paged, smtp, settings):
-    settings.ESCALATION_BASE_URL = "https://vigil.example.com"
+    settings.BASE_URL = "https://vigil.example.com"
     incident, notification = paged
 
     assert notification_deliver(notification_id=notification.pk) == "sent"
