@@ -2,16 +2,29 @@ import json
 import socket
 import threading
 import time
+from datetime import UTC, datetime
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 
 from config.celery import app
 from tests.factories import TeamFactory, UserFactory
 from tests.workers import RedisServer
 
 ENGINE_QUEUE = "escalation"
+START = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def messages(incident, kind):
+    return [e.data["message"] for e in incident.timeline.filter(kind=kind).order_by("id")]
 
 
 @pytest.fixture

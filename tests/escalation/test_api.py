@@ -1,25 +1,18 @@
 """The on-call and paging REST API under /api/v1/."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
-import time_machine
 
 from escalation import services
 from escalation.models import EscalationPolicy, EscalationRun, Schedule
+from tests.escalation.conftest import START
 from tests.escalation.factories import ScheduleFactory, policy, rotation
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)  # a Wednesday
 WEEKDAYS_9_TO_5 = {"days": [0, 1, 2, 3, 4], "start_time": "09:00", "end_time": "17:00"}
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 def schedules(n, users):

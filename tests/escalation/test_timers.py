@@ -5,7 +5,6 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-import time_machine
 
 from escalation import services
 from escalation.models import (
@@ -17,22 +16,11 @@ from escalation.models import (
 )
 from escalation.services import timers_fire_due
 from incidents import services as incident_services
+from tests.escalation.conftest import START, messages
 from tests.escalation.factories import ScheduleFactory, policy, rotation
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
-
-START = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
-
-
-def messages(incident, kind):
-    return [e.data["message"] for e in incident.timeline.filter(kind=kind).order_by("id")]
 
 
 def p2(team, **kwargs):
