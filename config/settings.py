@@ -337,9 +337,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
 # Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
 METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
-# Without status-page components, an SLO counts a P1's impact window fully as downtime
-# and a P2's partly (like a major and a partial outage).
-SLO_INCIDENT_WEIGHTS = {1: 1.0, 2: 0.5}
 # Optional AI assist: an OpenAI-compatible chat-completions URL. Unset: nothing is sent.
 LLM_API_URL = env("LLM_API_URL", default="")
 LLM_API_KEY = env("LLM_API_KEY", default="")
