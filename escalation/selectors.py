@@ -12,6 +12,8 @@ from django.utils import timezone
 from escalation.models import (
     EscalationRun,
     LayerMember,
+    Notification,
+    NotificationStatus,
     Override,
     RunState,
     Schedule,
@@ -219,8 +221,8 @@ def user_shifts(user: User, start: datetime, end: datetime) -> list[tuple[Schedu
         pk__in=LayerMember.objects.filter(user=user).values("layer__schedule")
     ) | Schedule.objects.filter(pk__in=Override.objects.filter(user=user).values("schedule"))
     found = []
-    for schedule in schedules.distinct():
-        for shift in oncall_shifts(schedule, start, end):
+    for schedule in with_oncall_data(schedules.distinct(), start):
+        for shift in ScheduleResolver(schedule, overrides_from=start).shifts(start, end):
             if shift.user == user:
                 found.append((schedule, shift))
     return sorted(found, key=lambda pair: pair[1].start)
@@ -261,3 +263,9 @@ def overdue_runs(now: datetime | None = None):
     """Active runs more than a minute past due: the auditor's query, on the partial index."""
     cutoff = (now or timezone.now()) - AUDIT_GRACE
     return EscalationRun.objects.filter(state=RunState.ACTIVE, next_at__lt=cutoff)
+
+
+def overdue_notifications(now: datetime | None = None):
+    """Pages and notices due more than a minute ago and never claimed, on their partial index."""
+    cutoff = (now or timezone.now()) - AUDIT_GRACE
+    return Notification.objects.filter(status=NotificationStatus.PENDING, due_at__lt=cutoff)
