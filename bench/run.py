@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--escalations", type=int, default=10_000)
     parser.add_argument(
+        "--escalation-timeout", type=float, default=240.0, help="seconds to wait for the pages"
+    )
+    parser.add_argument(
         "--metrics-incidents",
         type=int,
         default=1_000_000,
@@ -165,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             "api": lambda: scenarios.api(ctx),
             "pages": lambda: scenarios.pages(ctx),
             "status": lambda: scenarios.status(ctx),
-            "escalation": lambda: escalations.escalations(args.escalations),
+            "escalation": lambda: escalations.escalations(
+                args.escalations, timeout=args.escalation_timeout
+            ),
             "metrics": lambda: metrics.metrics(ctx, fixtures.seed(args.metrics_incidents)),
         }
         for name in args.only:
