@@ -48,5 +48,10 @@ test: lint
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
+# The scenarios against a bare Django view on this machine: see README "Performance".
+# BENCH_ARGS: e.g. --incidents 1000000 --duration 20, or --smoke (seconds).
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf var .pytest_cache

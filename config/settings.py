@@ -250,6 +250,19 @@ LOGGING = {
 # Browser UI
 # How often the live parts of pages (home, the incident timeline) ask for fresh content.
 UI_POLL_SECONDS = env.int("UI_POLL_SECONDS", default=10)
+# No inline script anywhere: every behaviour lives in static files (htmx, incidents/ui.js).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Third-party pages that need inline styles (never inline script): DRF's browsable API, Swagger.
+CONTENT_SECURITY_POLICY_LOOSE_STYLE_PATHS = ("/api/",)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "incidents.middleware.ContentSecurityPolicyMiddleware",
+)
+MIDDLEWARE.append("incidents.middleware.UserTimeZoneMiddleware")
 
 # Escalation
 # Paging levels, timers and notifications are rows; the sweeper (beat, every second)
@@ -319,18 +332,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 # Postmortems
 # A draft still in draft this many days after its incident resolved gets a reminder.
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
-# SLA targets in minutes per priority, used by the metrics until the escalation app's SLA
-# timers (issue 4) provide per-priority targets of their own.
-POSTMORTEM_SLA_TARGETS = {
-    1: {"acknowledge": 15, "resolve": 4 * 60},
-    2: {"acknowledge": 30, "resolve": 8 * 60},
-    3: {"acknowledge": 4 * 60, "resolve": 3 * 24 * 60},
-    4: {"acknowledge": 24 * 60, "resolve": 10 * 24 * 60},
-    5: {"acknowledge": 3 * 24 * 60, "resolve": 30 * 24 * 60},
-}
-# Without status-page components, an SLO counts a P1's impact window fully as downtime
-# and a P2's partly (like a major and a partial outage).
-SLO_INCIDENT_WEIGHTS = {1: 1.0, 2: 0.5}
+# Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
+METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
 # Optional AI assist: an OpenAI-compatible chat-completions URL. Unset: nothing is sent.
 LLM_API_URL = env("LLM_API_URL", default="")
 LLM_API_KEY = env("LLM_API_KEY", default="")

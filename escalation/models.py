@@ -138,6 +138,16 @@ class Override(models.Model):
         return f"{self.user} covers {self.schedule} from {self.start:%Y-%m-%d %H:%M}"
 
 
+class UserFeedToken(models.Model):
+    """The secret in a user's personal iCal feed URL; rotating it revokes every subscription."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="feed_token")
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+
+    def __str__(self) -> str:
+        return f"iCal feed of {self.user}"
+
+
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from escalation.models import (
@@ -127,15 +127,16 @@ class ScheduleResolver:
 
     def __init__(self, schedule: Schedule, *, overrides_from: datetime | None = None):
         self.schedule = schedule
-        layers = schedule.layers.prefetch_related(
-            Prefetch("members", queryset=LayerMember.objects.select_related("user")),
-            "restrictions",
-        )
+        if "layers" in getattr(schedule, "_prefetched_objects_cache", {}):
+            # Loaded by with_oncall_data(): pages resolve many schedules in constant queries.
+            layers, overrides = schedule.layers.all(), schedule.overrides.all()
+        else:
+            layers = schedule.layers.prefetch_related(*_LAYER_DATA)
+            overrides = schedule.overrides.select_related("user")
+            if overrides_from is not None:
+                overrides = overrides.filter(end__gt=overrides_from)
         # Higher positions sit on top, so they are asked first.
         self.layers = [LayerResolver(layer) for layer in sorted(layers, key=_top_first)]
-        overrides = schedule.overrides.select_related("user")
-        if overrides_from is not None:
-            overrides = overrides.filter(end__gt=overrides_from)
         # The newest override wins where two overlap.
         self.overrides = sorted(overrides, key=lambda o: (o.created_at, o.pk), reverse=True)
 
@@ -167,6 +168,38 @@ class ScheduleResolver:
         return shifts
 
 
+_LAYER_DATA = (
+    Prefetch("members", queryset=LayerMember.objects.select_related("user")),
+    "restrictions",
+)
+
+
+def with_oncall_data(schedules: QuerySet[Schedule], since: datetime) -> QuerySet[Schedule]:
+    """Schedules with what ScheduleResolver needs from `since` on, in four queries in all."""
+    return schedules.prefetch_related(
+        Prefetch("layers", queryset=ScheduleLayer.objects.prefetch_related(*_LAYER_DATA)),
+        Prefetch(
+            "overrides", queryset=Override.objects.filter(end__gt=since).select_related("user")
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OnCallNow:
+    schedule: Schedule
+    current: Shift
+    next: Shift | None
+
+
+def oncall_now(schedules: QuerySet[Schedule], at: datetime, horizon: timedelta) -> list[OnCallNow]:
+    """Each schedule's current shift and the one after it (looking `horizon` ahead)."""
+    found = []
+    for schedule in with_oncall_data(schedules, at):
+        shifts = ScheduleResolver(schedule, overrides_from=at).shifts(at, at + horizon)
+        found.append(OnCallNow(schedule, shifts[0], shifts[1] if len(shifts) > 1 else None))
+    return found
+
+
 def _top_first(layer: ScheduleLayer) -> tuple[int, int]:
     return (-layer.position, -layer.pk)
 
@@ -186,8 +219,8 @@ def user_shifts(user: User, start: datetime, end: datetime) -> list[tuple[Schedu
         pk__in=LayerMember.objects.filter(user=user).values("layer__schedule")
     ) | Schedule.objects.filter(pk__in=Override.objects.filter(user=user).values("schedule"))
     found = []
-    for schedule in schedules.distinct():
-        for shift in oncall_shifts(schedule, start, end):
+    for schedule in with_oncall_data(schedules.distinct(), start):
+        for shift in ScheduleResolver(schedule, overrides_from=start).shifts(start, end):
             if shift.user == user:
                 found.append((schedule, shift))
     return sorted(found, key=lambda pair: pair[1].start)

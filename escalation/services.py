@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -45,6 +46,8 @@ from escalation.models import (
     TargetKind,
     TimerKind,
     TimerState,
+    UserFeedToken,
+    new_token,
 )
 from escalation.selectors import (
     ScheduleResolver,
@@ -55,7 +58,7 @@ from escalation.selectors import (
 from escalation.transports import TRANSPORTS, DeliveryError
 from incidents.enums import Priority, RoleKind, Status
 from incidents.exceptions import Conflict, TransitionNotAllowed
-from incidents.models import Incident, Team, User
+from incidents.models import Incident, Service, Team, User
 from incidents.services import incident_transition, record_event
 
 logger = logging.getLogger(__name__)
@@ -99,8 +102,10 @@ def _dispatch(notification: Notification) -> None:
 
 
 @transaction.atomic
-def schedule_create(*, name: str, time_zone: str = "UTC", team: Team | None = None) -> Schedule:
-    schedule = Schedule(name=name, time_zone=time_zone, team=team)
+def schedule_create(
+    *, name: str, time_zone: str = "UTC", team: Team | None = None, description: str = ""
+) -> Schedule:
+    schedule = Schedule(name=name, time_zone=time_zone, team=team, description=description)
     schedule.full_clean()
     schedule.save()
     return schedule
@@ -132,13 +137,7 @@ def layer_create(
     )
     layer.full_clean()
     layer.save()
-    LayerMember.objects.bulk_create(
-        LayerMember(layer=layer, user=u, position=i) for i, u in enumerate(users)
-    )
-    for r in restrictions or []:
-        restriction = LayerRestriction(layer=layer, **r)
-        restriction.full_clean()
-        restriction.save()
+    _layer_fill(layer, users, restrictions or [])
     return layer
 
 
@@ -171,6 +170,98 @@ def notification_rule_create(
     return NotificationRule.objects.create(
         user=user, contact_method=contact_method, delay_minutes=delay_minutes
     )
+
+
+@transaction.atomic
+def schedule_update(
+    *, schedule: Schedule, name: str, time_zone: str, team: Team | None, description: str = ""
+) -> Schedule:
+    schedule.name, schedule.time_zone, schedule.team = name, time_zone, team
+    schedule.description = description
+    schedule.full_clean()
+    schedule.save()
+    return schedule
+
+
+@transaction.atomic
+def schedule_rotate_token(*, schedule: Schedule) -> Schedule:
+    """A new iCal feed URL: every calendar subscribed to the old one stops updating."""
+    schedule.ical_token = new_token()
+    schedule.save(update_fields=["ical_token"])
+    return schedule
+
+
+def _layer_fill(layer: ScheduleLayer, users: list[User], restrictions: list[dict]) -> None:
+    LayerMember.objects.bulk_create(
+        LayerMember(layer=layer, user=u, position=i) for i, u in enumerate(users)
+    )
+    for r in restrictions:
+        restriction = LayerRestriction(layer=layer, **r)
+        restriction.full_clean()
+        restriction.save()
+
+
+@transaction.atomic
+def layer_update(
+    *,
+    layer: ScheduleLayer,
+    users: list[User],
+    start_date,
+    handoff_time,
+    turn_unit: str,
+    turn_length: int,
+    time_zone: str,
+    name: str,
+    restrictions: list[dict],
+) -> ScheduleLayer:
+    """Replace the layer's rotation and restrictions; who is on call changes from now on."""
+    layer.name, layer.time_zone = name or layer.name, time_zone
+    layer.start_date, layer.handoff_time = start_date, handoff_time
+    layer.turn_unit, layer.turn_length = turn_unit, turn_length
+    layer.full_clean()
+    layer.save()
+    layer.members.all().delete()
+    layer.restrictions.all().delete()
+    _layer_fill(layer, users, restrictions)
+    return layer
+
+
+@transaction.atomic
+def layer_delete(*, layer: ScheduleLayer) -> None:
+    layer.delete()
+
+
+@transaction.atomic
+def override_delete(*, override: Override) -> None:
+    override.delete()
+
+
+def user_feed_token(*, user: User) -> str:
+    return UserFeedToken.objects.get_or_create(user=user)[0].token
+
+
+@transaction.atomic
+def user_feed_token_rotate(*, user: User) -> str:
+    """A new personal iCal feed URL: the old one stops working."""
+    feed, _ = UserFeedToken.objects.get_or_create(user=user)
+    feed.token = new_token()
+    feed.save(update_fields=["token"])
+    return feed.token
+
+
+@transaction.atomic
+def contact_method_delete(*, user: User, method: ContactMethod) -> None:
+    """Its notification rules go with it (on_delete cascade)."""
+    if method.user_id != user.pk:
+        raise PermissionDenied("Not your contact method.")
+    method.delete()
+
+
+@transaction.atomic
+def notification_rule_delete(*, user: User, rule: NotificationRule) -> None:
+    if rule.user_id != user.pk:
+        raise PermissionDenied("Not your notification rule.")
+    rule.delete()
 
 
 # --- Policies ----------------------------------------------------------------------------
@@ -211,12 +302,76 @@ def level_add(
     level = EscalationLevel.objects.create(
         policy=policy, position=position, delay_minutes=delay_minutes, hours=hours
     )
+    _targets_add(level, targets)
+    return level
+
+
+def _targets_add(level: EscalationLevel, targets: list[User | Schedule | Team]) -> None:
     for target in targets:
         kind = {User: TargetKind.USER, Schedule: TargetKind.SCHEDULE, Team: TargetKind.TEAM}[
             type(target)
         ]
         EscalationTarget.objects.create(level=level, kind=kind, **{kind: target})
+
+
+@transaction.atomic
+def policy_update(
+    *,
+    policy: EscalationPolicy,
+    name: str,
+    team: Team | None,
+    is_team_default: bool,
+    repeat: int,
+    **hours: Any,
+) -> EscalationPolicy:
+    """Runs already paging keep their snapshot; the change applies to the next page."""
+    policy.name, policy.team, policy.is_team_default, policy.repeat = (
+        name,
+        team,
+        is_team_default,
+        repeat,
+    )
+    for field, value in hours.items():
+        setattr(policy, field, value)
+    policy.full_clean()
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def level_update(
+    *,
+    level: EscalationLevel,
+    targets: list[User | Schedule | Team],
+    delay_minutes: int,
+    hours: str,
+) -> EscalationLevel:
+    level.delay_minutes, level.hours = delay_minutes, hours
+    level.full_clean()
+    level.save()
+    level.targets.all().delete()
+    _targets_add(level, targets)
     return level
+
+
+@transaction.atomic
+def level_delete(*, level: EscalationLevel) -> None:
+    """Remove a level and close the gap, so positions stay 0..n-1."""
+    policy = level.policy
+    level.delete()
+    for position, remaining in enumerate(policy.levels.order_by("position", "id")):
+        if remaining.position != position:
+            remaining.position = position
+            remaining.save(update_fields=["position"])
+
+
+@transaction.atomic
+def service_policy_set(*, service: Service, policy: EscalationPolicy | None) -> ServiceOnCall:
+    """The service's own policy; None falls back to its team's default policy."""
+    oncall, _ = ServiceOnCall.objects.get_or_create(service=service)
+    oncall.policy = policy
+    oncall.save(update_fields=["policy"])
+    return oncall
 
 
 def policy_for(incident: Incident) -> EscalationPolicy | None:

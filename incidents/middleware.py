@@ -1,5 +1,8 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone
 
 
 class RequestSizeLimitMiddleware:
@@ -28,3 +31,49 @@ class RequestSizeLimitMiddleware:
                 {"detail": f"Request body too large: the limit is {limit} bytes."}, status=413
             )
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send CONTENT_SECURITY_POLICY with every response that has none: scripts and styles
+    only from our own static files, so an injected `<script>` or `onclick=` never runs.
+
+    Paths under CONTENT_SECURITY_POLICY_LOOSE_STYLE_PATHS (third-party pages: the DRF
+    browsable API, Swagger UI) also accept inline *styles*; inline script stays refused.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        self.loose = self.policy.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            loose = request.path.startswith(settings.CONTENT_SECURITY_POLICY_LOOSE_STYLE_PATHS)
+            response["Content-Security-Policy"] = self.loose if loose else self.policy
+        return response
+
+
+class UserTimeZoneMiddleware:
+    """Show every time in the signed-in user's own time zone (their profile's).
+
+    Views marked `own_time_zone` (the cached public status page) are skipped: they render
+    in their page's zone, and must not read the session on a cache hit.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "own_time_zone", False) or not request.user.is_authenticated:
+            return
+        try:
+            timezone.activate(ZoneInfo(request.user.time_zone))
+        except (ValueError, ZoneInfoNotFoundError):
+            timezone.deactivate()  # a zone that no longer exists: the default one

@@ -614,3 +614,25 @@ def attachment_download(request: HttpRequest, number: str, attachment_id: int) -
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --- Profile -----------------------------------------------------------------------------
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    initial = {field: getattr(user, field) for field in services.PROFILE_FIELDS}
+    form = f.ProfileForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.user_update_profile(user=user, **form.cleaned_data)
+            except ValidationError as error:
+                f.add_service_errors(form, error)
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect("profile")
+        status = 400
+    return render(request, "incidents/profile.html", {"form": form}, status=status)

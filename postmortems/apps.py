@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class PostmortemsConfig(AppConfig):
@@ -6,4 +7,7 @@ class PostmortemsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from postmortems import receivers  # noqa: F401 - connects the receivers
+        # Imported here: these modules import models, which are not ready before now.
+        from postmortems import metrics, receivers  # noqa: F401 - connects the receivers
+
+        connection_created.connect(metrics.sqlite_functions, dispatch_uid="vigil-sqlite-median")

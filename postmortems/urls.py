@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from postmortems import api, views
+from postmortems import api, metrics_api, metrics_views, views
 
 app_name = "postmortems"
 
@@ -20,6 +20,17 @@ router.register("action-items", api.ActionItemViewSet, basename="action-item")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),
+    path("api/v1/metrics/", metrics_api.DashboardView.as_view(), name="api-metrics"),
+    path("api/v1/metrics/durations/", metrics_api.DurationsView.as_view()),
+    path("api/v1/metrics/counts/", metrics_api.CountsView.as_view()),
+    path("api/v1/metrics/sla/", metrics_api.SlaView.as_view()),
+    path("api/v1/metrics/recurrence/", metrics_api.RecurrenceView.as_view()),
+    path("api/v1/metrics/rates/", metrics_api.RatesView.as_view()),
+    path("metrics/", metrics_views.dashboard, name="metrics"),
+    path("metrics/<slug:table>.csv", metrics_views.export_csv, name="metrics-csv"),
+    path("api/v1/metrics/slos/", metrics_api.SlosView.as_view()),
+    path("slos/", metrics_views.slo_list, name="slos"),
+    path("services/<slug:slug>/slo/", metrics_views.slo_detail, name="slo"),
     path("postmortems/", views.postmortem_list, name="list"),
     path("postmortems/<int:pk>/", views.postmortem_detail, name="detail"),
     re_path(

@@ -58,4 +58,17 @@ urlpatterns = [
         name="incident-publish",
     ),
     path("incidents/<str:number>/status-page/", staff.incident_panel, name="incident-panel"),
+    path("status-page/", staff.manage_page, name="staff"),
+    path("status-page/components/", staff.component_add, name="staff-component-add"),
+    path(
+        "status-page/components/<int:pk>/status/",
+        staff.component_status,
+        name="staff-component-status",
+    ),
+    path("status-page/maintenances/", staff.maintenance_add, name="staff-maintenance-add"),
+    path(
+        "status-page/maintenances/<int:pk>/<slug:action>/",
+        staff.maintenance_act,
+        name="staff-maintenance-act",
+    ),
 ]

@@ -52,6 +52,8 @@ def public_output(*params: str) -> Callable:
                 response["Access-Control-Allow-Origin"] = "*"
             return response
 
+        # Rendered in the page's zone, and a cache hit must not read the visitor's session.
+        wrapper.own_time_zone = True
         return wrapper
 
     return decorate
