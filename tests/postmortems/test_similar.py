@@ -1,10 +1,6 @@
 """Similar incidents (ranking on a small corpus), the incident page panel, the stakeholder
 summary and the optional assistant against a local fake chat-completions server."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from incidents import services as incident_services
@@ -19,6 +15,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.integrations.receiver import LocalReceiver
 from tests.postmortems.factories import resolved_incident
 
 pytestmark = pytest.mark.django_db
@@ -135,45 +132,21 @@ def test_stakeholder_summary_from_the_timeline(responder):
     assert text.splitlines()[-1].endswith(": Fixed.")
 
 
-class FakeLLM(BaseHTTPRequestHandler):
-    requests: list = []
-    reply: dict = {}
-
-    def do_POST(self):
-        length = int(self.headers["Content-Length"])
-        FakeLLM.requests.append(
-            {"headers": dict(self.headers), "body": json.loads(self.rfile.read(length))}
-        )
-        body = json.dumps(FakeLLM.reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+ANSWER = {
+    "model": "fake-1",
+    "choices": [{"message": {"role": "assistant", "content": "Summary.\nNext steps: fail over."}}],
+}
 
 
 @pytest.fixture
 def fake_llm():
-    FakeLLM.requests = []
-    FakeLLM.reply = {
-        "model": "fake-1",
-        "choices": [
-            {"message": {"role": "assistant", "content": "Summary.\nNext steps: fail over."}}
-        ],
-    }
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeLLM)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/chat/completions"
-    server.shutdown()
-    server.server_close()
+    """A local chat-completions endpoint over a real socket (tests/integrations/receiver.py)."""
+    with LocalReceiver(answer=ANSWER) as receiver:
+        yield receiver
 
 
 def test_assistant_generates_marked_text(client, corpus, responder, settings, fake_llm):
-    settings.LLM_API_URL = fake_llm
+    settings.LLM_API_URL = fake_llm.url
     settings.LLM_API_KEY = "k-123"
     settings.LLM_MODEL = "llama-test"
     client.force_login(responder)
@@ -186,17 +159,17 @@ def test_assistant_generates_marked_text(client, corpus, responder, settings, fa
     html = response.content.decode()
     assert response.status_code == 200
     assert "<strong>Generated</strong> by fake-1" in html and "Next steps: fail over." in html
-    (sent,) = FakeLLM.requests
-    assert sent["headers"]["Authorization"] == "Bearer k-123"
-    assert sent["body"]["model"] == "llama-test"
-    prompt = sent["body"]["messages"][1]["content"]
+    (sent,) = fake_llm.requests
+    assert sent.headers["authorization"] == "Bearer k-123"
+    assert sent.json()["model"] == "llama-test"
+    prompt = sent.json()["messages"][1]["content"]
     assert "Payment gateway timeout at checkout" in prompt
     assert f"{corpus['same'].number} Checkout payment gateway timeout" in prompt
 
 
 def test_assistant_bad_answer_is_502_not_500(client, corpus, responder, settings, fake_llm):
-    settings.LLM_API_URL = fake_llm
-    FakeLLM.reply = {"error": "overloaded"}
+    settings.LLM_API_URL = fake_llm.url
+    fake_llm.answer = {"error": "overloaded"}
     client.force_login(responder)
 
     response = client.post(f"/incidents/{corpus['current'].number}/assist/")
@@ -212,4 +185,4 @@ def test_assistant_sends_nothing_when_unset(client, corpus, responder, settings,
     response = client.post(f"/incidents/{corpus['current'].number}/assist/")
 
     assert response.status_code == 404
-    assert FakeLLM.requests == []
+    assert fake_llm.requests == []
