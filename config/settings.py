@@ -169,8 +169,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "incidents.api.throttling.AnonRateThrottle",
+        "incidents.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="120/minute"),
@@ -215,8 +215,15 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    # Well above the longest task's hard limit, so a slow task is not redelivered.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Well above the longest task's hard limit, so a slow task is not redelivered.
+        "visibility_timeout": 3600,
+        # Sending a message tries twice at once, then gives up: with Redis down, a request
+        # that enqueues after commit must not hang for the default 4 s connect timeout;
+        # the outbox row is committed and the sweeper sends it once Redis is back.
+        "max_retries": 1,
+        "interval_start": 0,
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -334,7 +341,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
 # Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
 METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
-# Optional AI assist: an OpenAI-compatible chat-completions URL. Unset: nothing is sent.
+INCIDENT_PAGE_PANELS += ["postmortems:incident-panel"]
+# Optional AI assist: the full URL of an OpenAI-compatible chat-completions endpoint
+# (e.g. http://127.0.0.1:11434/v1/chat/completions for Ollama). Unset: nothing is sent.
 LLM_API_URL = env("LLM_API_URL", default="")
 LLM_API_KEY = env("LLM_API_KEY", default="")
 LLM_MODEL = env("LLM_MODEL", default="llama3.1")
