@@ -5,12 +5,15 @@ activity: every incident gets its lifecycle timestamps and one `created` timelin
 PostgreSQL generates the rows itself (generate_series and random()), so nothing crosses
 the wire but one statement per batch; ids come from the table's identity, so the desk
 keeps numbering after them and concurrent writers never collide. The timeline's
-append-only trigger refuses only UPDATE and DELETE: these are plain INSERTs.
+append-only trigger refuses only UPDATE and DELETE: these are plain INSERTs. The embedded
+SQLite database gets the same distributions from Python with bulk_create (slower).
 """
 
+import random
 import time
+from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -143,7 +146,7 @@ def _statement() -> tuple[str, dict]:
 
 
 class Command(BaseCommand):
-    help = "Bulk-insert N incidents spread over the last D days (for benchmarks; PostgreSQL)."
+    help = "Bulk-insert N incidents spread over the last D days (for benchmarks)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--incidents", type=int, required=True)
@@ -152,9 +155,22 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42)
 
     def handle(self, *args, incidents: int, days: int, batch: int, seed: int, **options):
-        if connection.vendor != "postgresql":
-            raise CommandError("seed generates rows inside PostgreSQL; set DATABASE_URL to one.")
-        teams, services, categories, users = self.reference_data()
+        reference = self.reference_data()
+        write = self.sql_batches if connection.vendor == "postgresql" else self.python_batches
+        started = time.monotonic()
+        done = 0
+        for size in write(incidents, days=days, batch=batch, seed=seed, reference=reference):
+            done += size
+            rate = done / max(time.monotonic() - started, 1e-6)
+            self.stdout.write(f"  {done:>9,} / {incidents:,} incidents  ({rate:,.0f}/s)")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {incidents:,} incidents in {time.monotonic() - started:.1f}s"
+            )
+        )
+
+    def sql_batches(self, incidents, *, days, batch, seed, reference):
+        teams, services, categories, users = reference
         sql, params = _statement()
         params |= {
             "now": timezone.now(),
@@ -173,23 +189,33 @@ class Command(BaseCommand):
             "words": TITLE_WORDS,
             "codes": list(ResolutionCode.values),
         }
-        started = time.monotonic()
-        done = 0
         with connection.cursor() as cursor:
             # Reproducible data (setseed takes -1..1), not secrets.
             cursor.execute("SELECT setseed(%s)", [(seed % 1000) / 1000])
-            while done < incidents:
-                size = min(batch, incidents - done)
+            for start in range(0, incidents, batch):
+                size = min(batch, incidents - start)
                 with transaction.atomic():
                     cursor.execute(sql, {**params, "count": size})
-                done += size
-                rate = done / max(time.monotonic() - started, 1e-6)
-                self.stdout.write(f"  {done:>9,} / {incidents:,} incidents  ({rate:,.0f}/s)")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Seeded {incidents:,} incidents in {time.monotonic() - started:.1f}s"
-            )
-        )
+                yield size
+
+    def python_batches(self, incidents, *, days, batch, seed, reference):
+        rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
+        now = timezone.now()
+        for start in range(0, incidents, batch):
+            size = min(batch, incidents - start)
+            with transaction.atomic():
+                rows = Incident.objects.bulk_create(
+                    _python_incident(rng, now, days, *reference) for _ in range(size)
+                )
+                TimelineEvent.objects.bulk_create(
+                    TimelineEvent(
+                        incident=i, kind="created", actor_id=i.opened_by_id,
+                        actor_name=i.source, created_at=i.created_at,
+                        data={"title": i.title, "source": i.source, "priority": i.priority},
+                    )
+                    for i in rows
+                )  # fmt: skip
+            yield size
 
     def reference_data(self):
         teams = list(Team.objects.all()) or [
@@ -210,3 +236,44 @@ class Command(BaseCommand):
                 User(username=f"seed-user-{i}", role="responder") for i in range(10)
             )
         return teams, services, categories, users
+
+
+def _python_incident(rng, now, days, teams, services, categories, users) -> Incident:
+    """One incident drawn as the SQL batch draws them (for databases other than PostgreSQL)."""
+    impact, urgency = rng.choice(IMPACTS), rng.choice(URGENCIES)
+    priority = DEFAULT_MATRIX[(impact, urgency)]
+    status = rng.choices(list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values()))[0]
+    created = now - timedelta(minutes=rng.randrange(days * 24 * 60))
+    ack = created + timedelta(minutes=rng.expovariate(1 / MINUTES_TO_ACK[priority]))
+    resolved = ack + timedelta(minutes=rng.expovariate(1 / MINUTES_TO_RESOLVE[priority]))
+    worked = status not in (Status.TRIGGERED, Status.CANCELLED)
+    finished = status in (Status.RESOLVED, Status.CLOSED)
+    service = rng.choice(services)
+    return Incident(
+        title=f"{rng.choice(TITLE_WORDS)} on {service.name} #{rng.randrange(10**6)}",
+        description="Seeded incident for benchmarks.",
+        source=rng.choice(SOURCES),
+        opened_by=rng.choice(users),
+        reported_at=created,
+        service=service,
+        category=rng.choice(categories),
+        team=rng.choice(teams),
+        impact=impact,
+        urgency=urgency,
+        priority=priority,
+        is_major=priority == Priority.P1,
+        status=status,
+        acknowledged_at=ack if worked else None,
+        mitigated_at=ack + (resolved - ack) * rng.uniform(0.3, 1.0)
+        if finished or status == Status.MITIGATED
+        else None,
+        resolved_at=resolved if finished else None,
+        closed_at=resolved + timedelta(days=rng.uniform(0, 7)) if status == Status.CLOSED else None,
+        resolution_code=rng.choice(ResolutionCode.values) if finished else "",
+        resolution_notes="Seeded." if finished else "",
+        reopen_count=1 if finished and rng.random() < 0.03 else 0,
+        cancel_reason="false_alarm" if status == Status.CANCELLED else "",
+        hold_reason="awaiting_vendor" if status == Status.ON_HOLD else "",
+        created_at=created,
+        updated_at=resolved if finished else created,
+    )
