@@ -169,8 +169,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "incidents.api.throttling.AnonRateThrottle",
+        "incidents.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="120/minute"),
@@ -211,8 +211,15 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    # Well above the longest task's hard limit, so a slow task is not redelivered.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Well above the longest task's hard limit, so a slow task is not redelivered.
+        "visibility_timeout": 3600,
+        # Sending a message tries twice at once, then gives up: with Redis down, a request
+        # that enqueues after commit must not hang for the default 4 s connect timeout;
+        # the outbox row is committed and the sweeper sends it once Redis is back.
+        "max_retries": 1,
+        "interval_start": 0,
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -331,9 +338,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
 # Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
 METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
-# Without status-page components, an SLO counts a P1's impact window fully as downtime
-# and a P2's partly (like a major and a partial outage).
-SLO_INCIDENT_WEIGHTS = {1: 1.0, 2: 0.5}
 # Optional AI assist: an OpenAI-compatible chat-completions URL. Unset: nothing is sent.
 LLM_API_URL = env("LLM_API_URL", default="")
 LLM_API_KEY = env("LLM_API_KEY", default="")

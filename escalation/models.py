@@ -74,6 +74,11 @@ class ScheduleLayer(models.Model):
     def __str__(self) -> str:
         return f"{self.schedule} / {self.name}"
 
+    @property
+    def users(self) -> list[User]:
+        """The rotation, in order (prefetch `members__user` when reading many)."""
+        return [m.user for m in self.members.all()]
+
     def clean(self) -> None:
         if self.turn_length < 1:
             raise ValidationError({"turn_length": "A turn lasts at least one unit."})

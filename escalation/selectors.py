@@ -12,6 +12,8 @@ from django.utils import timezone
 from escalation.models import (
     EscalationRun,
     LayerMember,
+    Notification,
+    NotificationStatus,
     Override,
     RunState,
     Schedule,
@@ -261,3 +263,9 @@ def overdue_runs(now: datetime | None = None):
     """Active runs more than a minute past due: the auditor's query, on the partial index."""
     cutoff = (now or timezone.now()) - AUDIT_GRACE
     return EscalationRun.objects.filter(state=RunState.ACTIVE, next_at__lt=cutoff)
+
+
+def overdue_notifications(now: datetime | None = None):
+    """Pages and notices due more than a minute ago and never claimed, on their partial index."""
+    cutoff = (now or timezone.now()) - AUDIT_GRACE
+    return Notification.objects.filter(status=NotificationStatus.PENDING, due_at__lt=cutoff)

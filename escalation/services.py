@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -164,8 +164,6 @@ def notification_rule_create(
     *, user: User, contact_method: ContactMethod, delay_minutes: int = 0
 ) -> NotificationRule:
     if contact_method.user_id != user.pk:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"contact_method": "Use one of your own contact methods."})
     return NotificationRule.objects.create(
         user=user, contact_method=contact_method, delay_minutes=delay_minutes
@@ -181,6 +179,22 @@ def schedule_update(
     schedule.full_clean()
     schedule.save()
     return schedule
+
+
+@transaction.atomic
+def schedule_layers_replace(*, schedule: Schedule, layers: list[dict]) -> Schedule:
+    """The API's whole-rotation edit: the schedule's layers become exactly these."""
+    schedule.layers.all().delete()
+    for spec in layers:
+        layer_create(schedule=schedule, **spec)
+    return schedule
+
+
+@transaction.atomic
+def schedule_delete(*, schedule: Schedule) -> None:
+    # Running escalations keep their snapshot; a level naming this schedule then pages
+    # nobody and says so on the timeline.
+    schedule.delete()
 
 
 @transaction.atomic
@@ -247,6 +261,27 @@ def user_feed_token_rotate(*, user: User) -> str:
     feed.token = new_token()
     feed.save(update_fields=["token"])
     return feed.token
+
+
+@transaction.atomic
+def contact_method_update(
+    *, method: ContactMethod, kind: str, address: str, label: str = ""
+) -> ContactMethod:
+    method.kind, method.address, method.label = kind, address.strip(), label
+    method.full_clean()
+    method.save()
+    return method
+
+
+@transaction.atomic
+def notification_rule_update(
+    *, rule: NotificationRule, contact_method: ContactMethod, delay_minutes: int
+) -> NotificationRule:
+    if contact_method.user_id != rule.user_id:
+        raise ValidationError({"contact_method": "Use one of your own contact methods."})
+    rule.contact_method, rule.delay_minutes = contact_method, delay_minutes
+    rule.save(update_fields=["contact_method", "delay_minutes"])
+    return rule
 
 
 @transaction.atomic
@@ -336,6 +371,21 @@ def policy_update(
     policy.full_clean()
     policy.save()
     return policy
+
+
+@transaction.atomic
+def policy_levels_replace(*, policy: EscalationPolicy, levels: list[dict]) -> EscalationPolicy:
+    """The API's whole-policy edit: the levels become exactly these, in this order."""
+    policy.levels.all().delete()
+    for position, spec in enumerate(levels):
+        level_add(policy=policy, position=position, **spec)
+    return policy
+
+
+@transaction.atomic
+def policy_delete(*, policy: EscalationPolicy) -> None:
+    # Running escalations keep following their snapshot.
+    policy.delete()
 
 
 @transaction.atomic
@@ -523,8 +573,6 @@ def run_escalate_now(*, incident: Incident, by: User, level: int | None = None) 
     levels = run.snapshot.get("levels", [])
     if level is not None:
         if not 1 <= level <= len(levels):
-            from django.core.exceptions import ValidationError
-
             raise ValidationError({"level": f"Choose a level from 1 to {len(levels)}."})
         run.level = level - 1
     elif run.next_at is None:
@@ -696,8 +744,11 @@ def _claim_due_runs(now: datetime, limit: int, run_id: int | None = None):
     qs = EscalationRun.objects.filter(state=RunState.ACTIVE, next_at__lte=now)
     if run_id is not None:
         qs = qs.filter(pk=run_id)
+    # The incident is locked too, first in the order every incident write takes (incident,
+    # then its runs, timers, notifications); an incident busy in an acknowledge is skipped
+    # for now instead of deadlocking with it. NO KEY UPDATE lets timeline rows reference it.
     return list(
-        qs.select_for_update(skip_locked=True, of=("self",))
+        qs.select_for_update(skip_locked=True, no_key=True, of=("self", "incident"))
         .select_related("incident", "incident__service")
         .order_by("next_at")[:limit]
     )
@@ -751,6 +802,14 @@ def notification_from_token(token: str) -> Notification | None:
 
 @transaction.atomic
 def _claim_notification(notification_id: int, now: datetime) -> Notification | None:
+    run_id = (
+        Notification.objects.filter(pk=notification_id).values_list("run_id", flat=True).first()
+    )
+    if run_id is not None:
+        # Lock the run before the notification, in the order an acknowledge takes them
+        # (run, then its pending pages), or the two deadlock. This claim then commits
+        # either before the acknowledge (and is sent) or sees it (and is cancelled).
+        run = EscalationRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
     notification = (
         Notification.objects.select_for_update(of=("self",))
         .select_related("incident")
@@ -761,15 +820,11 @@ def _claim_notification(notification_id: int, now: datetime) -> Notification | N
         return None
     if notification.due_at > now:
         return None
-    if notification.run_id:
-        # Locks the run against a concurrent acknowledge: this claim commits either before
-        # the acknowledge (and is sent) or sees it (and is cancelled), never both.
-        run = EscalationRun.objects.select_for_update(no_key=True).get(pk=notification.run_id)
-        if run.state != RunState.ACTIVE:
-            notification.status = NotificationStatus.CANCELLED
-            notification.last_error = f"paging {run.state}"
-            notification.save(update_fields=["status", "last_error"])
-            return None
+    if run_id is not None and (run is None or run.state != RunState.ACTIVE):
+        notification.status = NotificationStatus.CANCELLED
+        notification.last_error = f"paging {run.state if run else 'deleted'}"
+        notification.save(update_fields=["status", "last_error"])
+        return None
     notification.status = NotificationStatus.SENDING
     notification.attempts += 1
     notification.claimed_at = now
@@ -803,6 +858,9 @@ def backoff(attempts: int) -> timedelta:
 @transaction.atomic
 def _delivery_failed(notification: Notification, error: DeliveryError) -> None:
     now = timezone.now()
+    if notification.incident_id:
+        # The incident before its notifications, the order an acknowledge locks them in.
+        Incident.objects.select_for_update(no_key=True).filter(pk=notification.incident_id).get()
     if error.retry and notification.attempts < settings.ESCALATION_MAX_ATTEMPTS:
         Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
             status=NotificationStatus.PENDING,
@@ -1037,7 +1095,8 @@ def timers_fire_due(*, batch: int = 100) -> int:
             now = timezone.now()
             timers = list(
                 IncidentTimer.objects.filter(state=TimerState.PENDING, due_at__lte=now)
-                .select_for_update(skip_locked=True, of=("self",))
+                # Incident first, as in _claim_due_runs.
+                .select_for_update(skip_locked=True, no_key=True, of=("self", "incident"))
                 .select_related("incident", "incident__team__manager")
                 .order_by("due_at")[:batch]
             )

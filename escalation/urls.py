@@ -1,12 +1,13 @@
 """Pages and API routes of the escalation app, with their full paths (included at the root)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from escalation import feeds, panel, views
 
 app_name = "escalation"
 
 urlpatterns = [
+    path("", include("escalation.api.urls")),
     path("escalation/ack/<str:token>/", views.acknowledge, name="acknowledge"),
     path("incidents/<str:number>/paging/", panel.incident_panel, name="incident-panel"),
     path("oncall/", views.oncall, name="oncall"),

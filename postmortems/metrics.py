@@ -53,6 +53,7 @@ from incidents.enums import Priority, Status
 from incidents.models import Incident
 from postmortems.enums import ActionStatus, PostmortemStatus
 from postmortems.models import ActionItem
+from postmortems.slo import error_budgets, slos_in_scope
 
 DAY = 86400
 
@@ -414,4 +415,5 @@ def dashboard(period: Period, team: int | None = None, service: int | None = Non
             "recurrence_by": {by: recurrence(*scope, by=by) for by in ("service", "category")},
             "postmortems": postmortem_completion(*scope),
             "action_items": action_item_completion(*scope),
+            "slos": [b.as_dict() for b in error_budgets(slos_in_scope(team, service))],
         }

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from incidents.enums import UserRole
-from postmortems import metrics
+from postmortems import metrics, slo
 from postmortems.forms import MetricsFilterForm
 
 
@@ -190,3 +190,34 @@ class RatesView(MetricsView):
                 "action_items": metrics.action_item_completion(**scope),
             }
         )
+
+
+class SlosView(MetricsView):
+    @extend_schema(
+        parameters=SCOPE[2:],
+        responses=inline_serializer(
+            "ErrorBudget",
+            {
+                "service": serializers.CharField(),
+                "service_name": serializers.CharField(),
+                "target": serializers.FloatField(),
+                "window_days": serializers.IntegerField(),
+                "start": serializers.DateTimeField(),
+                "end": serializers.DateTimeField(),
+                "source": serializers.ChoiceField(["components", "incidents"]),
+                "availability_percent": serializers.FloatField(),
+                "budget_seconds": serializers.FloatField(),
+                "downtime_seconds": serializers.FloatField(),
+                "consumed_percent": serializers.FloatField(),
+                "left_percent": serializers.FloatField(),
+                "burn": serializers.ListField(child=serializers.DictField()),
+            },
+            many=True,
+        ),
+        description="Availability SLOs and their error budgets over each one's own window "
+        "(the period filter does not apply), with the daily burn.",
+    )
+    def get(self, request: Request) -> Response:
+        scope = scope_of(request)
+        budgets = slo.error_budgets(slo.slos_in_scope(scope["team"], scope["service"]))
+        return Response([b.as_dict() for b in budgets])

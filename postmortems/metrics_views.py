@@ -7,12 +7,13 @@ import csv
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from incidents.enums import UserRole
-from postmortems import metrics
+from postmortems import metrics, slo
 from postmortems.forms import MetricsFilterForm
+from postmortems.models import ServiceLevelObjective
 
 # name -> (function, group choices, columns): what the CSV export can write.
 TABLES = {
@@ -80,3 +81,21 @@ def _cell(value) -> str:
     if value is None:
         return ""
     return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+@login_required
+@require_GET
+def slo_list(request):
+    _require_responder(request)
+    budgets = [b.as_dict() for b in slo.error_budgets(slo.slos_in_scope())]
+    return render(request, "postmortems/slos.html", {"budgets": budgets})
+
+
+@login_required
+@require_GET
+def slo_detail(request, slug: str):
+    _require_responder(request)
+    objectives = ServiceLevelObjective.objects.select_related("service")
+    objective = get_object_or_404(objectives, service__slug=slug)
+    budget = slo.error_budget(objective)
+    return render(request, "postmortems/slo.html", {"budget": budget, "chart": budget.as_dict()})

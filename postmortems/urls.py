@@ -28,6 +28,9 @@ urlpatterns = [
     path("api/v1/metrics/rates/", metrics_api.RatesView.as_view()),
     path("metrics/", metrics_views.dashboard, name="metrics"),
     path("metrics/<slug:table>.csv", metrics_views.export_csv, name="metrics-csv"),
+    path("api/v1/metrics/slos/", metrics_api.SlosView.as_view()),
+    path("slos/", metrics_views.slo_list, name="slos"),
+    path("services/<slug:slug>/slo/", metrics_views.slo_detail, name="slo"),
     path("postmortems/", views.postmortem_list, name="list"),
     path("postmortems/<int:pk>/", views.postmortem_detail, name="detail"),
     re_path(

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from incidents.enums import UserRole
 from incidents.exceptions import Conflict
 from incidents.models import Incident
-from postmortems import blameless, services
+from postmortems import blameless, services, slo
 from postmortems.api import visible_postmortems
 from postmortems.enums import ActionStatus, PostmortemStatus
 from postmortems.export import to_markdown
@@ -97,6 +97,7 @@ def postmortem_detail(request, pk: int):
             "factor_form": FactorForm(),
             "action_form": ActionItemForm(),
             "warnings": warnings,
+            "slo_impact": slo.postmortem_impact(postmortem),
             "guidance": blameless.GUIDANCE,
             "allowed": services.allowed_actions(postmortem),
             "statuses": ActionStatus.choices,
@@ -174,7 +175,11 @@ def postmortem_revisions(request, pk: int):
 @login_required
 def postmortem_print(request, pk: int):
     postmortem = _postmortem(request, pk)
-    return render(request, "postmortems/print.html", {"postmortem": postmortem})
+    return render(
+        request,
+        "postmortems/print.html",
+        {"postmortem": postmortem, "slo_impact": slo.postmortem_impact(postmortem)},
+    )
 
 
 @login_required

@@ -1,12 +1,30 @@
 import json
 import socket
 import threading
+import time
+from datetime import UTC, datetime
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 
+from config.celery import app
 from tests.factories import TeamFactory, UserFactory
+from tests.workers import RedisServer
+
+ENGINE_QUEUE = "escalation"
+START = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def messages(incident, kind):
+    return [e.data["message"] for e in incident.timeline.filter(kind=kind).order_by("id")]
 
 
 @pytest.fixture
@@ -76,13 +94,21 @@ class HookServer:
     def __init__(self):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.delay = 0.0  # seconds before answering: a slow far side
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if hook.delay:
+                    time.sleep(hook.delay)
                 hook.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "json": json.loads(body),
+                        "at": time.time(),
+                    }
                 )
                 status = hook.statuses.pop(0) if hook.statuses else 200
                 self.send_response(status)
@@ -109,4 +135,24 @@ class HookServer:
 def hook():
     server = HookServer().start()
     yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(tmp_path, settings):
+    """A private Redis as broker and cache of this test process and of its workers."""
+    server = RedisServer(tmp_path / "redis.log").start()
+    settings.ESCALATION_ENGINE_QUEUE = ENGINE_QUEUE
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": server.url,
+        }
+    }
+    previous = app.conf.broker_url
+    app.conf.broker_url = server.url
+    app._after_fork()  # drops the pooled connections to the previous broker
+    yield server
+    app.conf.broker_url = previous
+    app._after_fork()
     server.stop()

@@ -1,25 +1,17 @@
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.core import signing
 
 from escalation import services
 from escalation.models import EscalationRun, Notification
 from escalation.services import notification_deliver, runs_fire_due
+from tests.escalation.conftest import START
 from tests.escalation.factories import policy
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
-
-START = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

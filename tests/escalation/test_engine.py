@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 import time_machine
@@ -11,22 +11,11 @@ from escalation.models import (
 )
 from escalation.services import runs_fire_due
 from incidents import services as incident_services
+from tests.escalation.conftest import START, messages
 from tests.escalation.factories import ScheduleFactory, policy, rotation
 from tests.factories import IncidentFactory, ServiceFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-START = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)  # a Wednesday
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
-
-
-def messages(incident, kind):
-    return [e.data["message"] for e in incident.timeline.filter(kind=kind).order_by("id")]
 
 
 @pytest.fixture
