@@ -15,6 +15,7 @@ from incidents.enums import (
     HoldReason,
     Impact,
     Priority,
+    PublicStatus,
     ResolutionCode,
     RoleKind,
     Urgency,
@@ -216,6 +217,12 @@ class UpdateForm(forms.Form):
     )
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "data-shortcut": "u"}), label="Text"
+    )
+    status = forms.ChoiceField(
+        choices=[("", "(unchanged)"), *PublicStatus.choices],
+        required=False,
+        label="Status page status",
+        help_text="Public updates of a published incident only.",
     )
 
 

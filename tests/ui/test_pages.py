@@ -486,6 +486,17 @@ def test_empty_update_is_refused_beside_the_text(signed_in, incident):
     assert Update.objects.count() == 0
 
 
+def test_a_status_on_an_internal_note_is_refused_beside_the_status(signed_in, incident):
+    response = signed_in.post(
+        f"/incidents/{incident.number}/updates/",
+        {"update-visibility": "internal", "update-body": "x", "update-status": "monitoring"},
+    )
+
+    assert response.status_code == 400
+    assert 'id="id_update-status_error">Only a public update carries a status.' in text(response)
+    assert Update.objects.count() == 0
+
+
 def test_attachments_upload_and_download(signed_in, incident):
     upload = SimpleUploadedFile("app.log", b"ERROR boom\n", content_type="text/plain")
     signed_in.post(f"/incidents/{incident.number}/attachments/", {"attachment-file": upload})
