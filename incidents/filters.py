@@ -1,12 +1,32 @@
+from datetime import timedelta
+
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from incidents.enums import Priority, Status
 from incidents.models import Incident, TimelineEvent, Update
 
+MAX_UTC_OFFSET = timedelta(hours=14)  # the furthest real zone (Line Islands, UTC+14)
+
 
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
     """`?status=triggered,acknowledged`: any of several values."""
+
+
+class StorableDateTimeField(IsoDateTimeField):
+    """PostgreSQL refuses UTC offsets past 15:59 that Python accepts (up to 23:59)."""
+
+    def clean(self, value):
+        moment = super().clean(value)
+        if moment is not None and abs(moment.utcoffset() or timedelta()) > MAX_UTC_OFFSET:
+            raise forms.ValidationError("The UTC offset must be within ±14:00.")
+        return moment
+
+
+class StorableDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = StorableDateTimeField
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -18,8 +38,8 @@ class IncidentFilter(django_filters.FilterSet):
     category = django_filters.CharFilter(field_name="category__slug")
     major = django_filters.BooleanFilter(field_name="is_major")
     is_open = django_filters.BooleanFilter(method="filter_open", label="Open")
-    opened_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    opened_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    opened_after = StorableDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    opened_before = StorableDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="search", label="Search")
 
     class Meta:
