@@ -645,7 +645,16 @@ def notify_user(
     incident: Incident | None = None,
     run: EscalationRun | None = None,
 ) -> list[Notification]:
-    """Write one notification per rule of the user, each due after its delay; idempotent."""
+    """Write one notification per rule of the user, each due after its delay; idempotent.
+
+    Past ESCALATION_NOTIFY_MAX_PER_HOUR for the user nothing more is written: a storm
+    must not flood one phone (or run up one SMS bill).
+    """
+    cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
+    recent = Notification.objects.filter(recipient=user, created_at__gt=now - timedelta(hours=1))
+    if recent.count() >= cap:
+        logger.warning("%s: over %d notifications this hour; not sent: %s", user, cap, subject)
+        return []
     created = []
     for i, (rule, channel, address, delay) in enumerate(_rules_for(user)):
         notification = Notification(
