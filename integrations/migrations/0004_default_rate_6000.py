@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0003_automation'),
+        ("integrations", "0003_automation"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='integration',
-            name='rate_limit_per_minute',
+            model_name="integration",
+            name="rate_limit_per_minute",
             field=models.PositiveIntegerField(default=6000),
         ),
     ]
