@@ -337,7 +337,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
 # Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
 METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
-# Optional AI assist: an OpenAI-compatible chat-completions URL. Unset: nothing is sent.
+INCIDENT_PAGE_PANELS += ["postmortems:incident-panel"]
+# Optional AI assist: the full URL of an OpenAI-compatible chat-completions endpoint
+# (e.g. http://127.0.0.1:11434/v1/chat/completions for Ollama). Unset: nothing is sent.
 LLM_API_URL = env("LLM_API_URL", default="")
 LLM_API_KEY = env("LLM_API_KEY", default="")
 LLM_MODEL = env("LLM_MODEL", default="llama3.1")

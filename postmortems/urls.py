@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from postmortems import api, metrics_api, metrics_views, views
+from postmortems import api, metrics_api, metrics_views, panel, views
 
 app_name = "postmortems"
 
@@ -53,4 +53,6 @@ urlpatterns = [
     path("action-items/", views.action_list, name="actions"),
     path("action-items/<int:item_pk>/status/", views.action_status, name="action-status"),
     path(f"incidents/{NUMBER}/postmortem/start/", views.postmortem_start, name="start"),
+    path(f"incidents/{NUMBER}/similar/", panel.incident_panel, name="incident-panel"),
+    path(f"incidents/{NUMBER}/assist/", panel.incident_assist, name="incident-assist"),
 ]
