@@ -195,6 +195,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Impact and urgency share one 1-3 scale, so they share one schema component.
     "ENUM_NAME_OVERRIDES": {"LevelEnum": "incidents.enums.Impact"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "incidents.api.schema.document_errors",
+    ],
 }
 
 # Celery: with REDIS_URL it is the broker; without it, kombu's filesystem transport in

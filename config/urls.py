@@ -17,3 +17,6 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("incidents.urls")),
 ]
+
+handler404 = "incidents.api.errors.page_not_found"
+handler500 = "incidents.api.errors.server_error"

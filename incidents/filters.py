@@ -1,9 +1,15 @@
+from datetime import timedelta
+
 import django_filters
+from django import forms
 from django.core.validators import EMPTY_VALUES
 from django.db.models import Q, QuerySet, Subquery
+from django_filters.fields import IsoDateTimeField
 
 from incidents.enums import Priority, Status
 from incidents.models import Incident, TimelineEvent, Update
+
+MAX_UTC_OFFSET = timedelta(hours=14)  # the furthest real zone (Line Islands, UTC+14)
 
 
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
@@ -25,6 +31,20 @@ class KeyFilter(django_filters.CharFilter):
         return qs.filter(**{f"{relation}_id": Subquery(target)})
 
 
+class StorableDateTimeField(IsoDateTimeField):
+    """PostgreSQL refuses UTC offsets past 15:59 that Python accepts (up to 23:59)."""
+
+    def clean(self, value):
+        moment = super().clean(value)
+        if moment is not None and abs(moment.utcoffset() or timedelta()) > MAX_UTC_OFFSET:
+            raise forms.ValidationError("The UTC offset must be within ±14:00.")
+        return moment
+
+
+class StorableDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = StorableDateTimeField
+
+
 class IncidentFilter(django_filters.FilterSet):
     status = ChoiceInFilter(choices=Status.choices)
     priority = ChoiceInFilter(choices=Priority.choices)
@@ -34,8 +54,8 @@ class IncidentFilter(django_filters.FilterSet):
     category = KeyFilter(field_name="category__slug")
     major = django_filters.BooleanFilter(field_name="is_major")
     is_open = django_filters.BooleanFilter(method="filter_open", label="Open")
-    opened_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    opened_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    opened_after = StorableDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    opened_before = StorableDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="search", label="Search")
 
     class Meta:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -53,12 +58,17 @@ def _number():
     return serializers.FloatField(allow_null=True)
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": True})
+class GroupKey(serializers.Field):
+    """What rows are grouped by: a priority (an integer) or a slug; null for rows without."""
+
+
 # A row of MTTA, MTTM and MTTR: mtta_measured, mtta_mean, mtta_median, mttm_... (seconds).
 DurationRow = type(
     "DurationRow",
     (serializers.Serializer,),
     {
-        "key": serializers.CharField(required=False, help_text="Absent in the overall row."),
+        "key": GroupKey(required=False, help_text="Absent in the overall row."),
         "label": serializers.CharField(required=False),
         **{
             f"{measure}_{stat}": _number()
@@ -70,7 +80,7 @@ DurationRow = type(
 
 
 class CountRow(serializers.Serializer):
-    key = serializers.CharField()
+    key = GroupKey()
     label = serializers.CharField()
     incidents = serializers.IntegerField()
 

@@ -1,4 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.serializers import as_serializer_error
@@ -26,3 +28,16 @@ def exception_handler(exc, context):
     elif isinstance(exc, TooLarge):
         exc = PayloadTooLarge(str(exc))
     return drf_exception_handler(exc, context)
+
+
+def page_not_found(request, exception):
+    """Under /api/ a URL that matches nothing is a JSON 404 like every other API answer."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return defaults.server_error(request)

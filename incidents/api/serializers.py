@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.enums import Priority
+from incidents.enums import CancelReason, HoldReason, Priority, ResolutionCode
 from incidents.models import (
     Attachment,
     Category,
@@ -112,12 +112,21 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     number = serializers.CharField(read_only=True)
     priority_label = serializers.CharField(source="get_priority_display", read_only=True)
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    opened_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Declared rather than derived: DRF drops allow_null/allow_blank from read-only model
+    # fields, and the schema would then promise a value where there may be none.
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    opened_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reporter_email = serializers.CharField(read_only=True)
+    war_room_url = serializers.CharField(read_only=True)
+    hold_reason = serializers.ChoiceField(HoldReason.choices, allow_blank=True, read_only=True)
+    cancel_reason = serializers.ChoiceField(CancelReason.choices, allow_blank=True, read_only=True)
+    resolution_code = serializers.ChoiceField(
+        ResolutionCode.choices, allow_blank=True, read_only=True
+    )
     duplicate_of = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
 
