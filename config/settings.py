@@ -303,6 +303,7 @@ CELERY_BEAT_SCHEDULE["escalation-shift-notices"] = {
     "schedule": 60.0,
     "options": {"queue": ESCALATION_ENGINE_QUEUE, "expires": 60},
 }
+INCIDENT_PAGE_PANELS += ["escalation:incident-panel"]
 
 # Statuspage
 # The public page is at /status/; on STATUSPAGE_HOST (its own host name) it is at /.

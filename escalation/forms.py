@@ -205,7 +205,9 @@ class ContactMethodForm(forms.Form):
 
 
 class NotificationRuleForm(forms.Form):
-    contact_method = forms.ModelChoiceField(queryset=ContactMethod.objects.none(), label="Method")
+    contact_method = forms.ModelChoiceField(
+        queryset=ContactMethod.objects.none(), label="Method", empty_label=None
+    )
     delay_minutes = forms.IntegerField(
         min_value=0, max_value=24 * 60, initial=0, label="After (minutes)"
     )

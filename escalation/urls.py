@@ -2,13 +2,14 @@
 
 from django.urls import include, path
 
-from escalation import feeds, views
+from escalation import feeds, panel, views
 
 app_name = "escalation"
 
 urlpatterns = [
     path("", include("escalation.api.urls")),
     path("escalation/ack/<str:token>/", views.acknowledge, name="acknowledge"),
+    path("incidents/<str:number>/paging/", panel.incident_panel, name="incident-panel"),
     path("oncall/", views.oncall, name="oncall"),
     path("oncall/schedules/new/", views.schedule_edit, name="schedule-new"),
     path("oncall/schedules/<int:pk>/", views.schedule_detail, name="schedule"),

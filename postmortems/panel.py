@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from incidents.enums import UserRole
 from incidents.models import Incident
 from postmortems import assist, similar
+from postmortems.models import Postmortem
 
 
 def _incident(request, number: str) -> Incident:
@@ -28,6 +29,8 @@ def incident_panel(request, number: str):
         "matches": similar.similar_incidents(incident, user=request.user),
         "runbooks": similar.matching_runbooks(incident),
         "summary": assist.stakeholder_summary(incident),
+        "own_postmortem": Postmortem.objects.filter(incident=incident).first(),
+        "can_start": request.user.has_role(UserRole.RESPONDER),
         "assist_enabled": assist.enabled() and request.user.has_role(UserRole.RESPONDER),
     }
     return render(request, "postmortems/panel.html", context)

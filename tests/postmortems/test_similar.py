@@ -109,6 +109,7 @@ def test_incident_panel_shows_matches_postmortems_runbooks_and_summary(
     assert "<strong>Gateway runbook</strong>: Check the pool; Fail over" in html
     assert "We are on it." in html and "secret note" not in html
     assert "Ask the assistant" not in html  # LLM_API_URL is unset
+    assert "Start a postmortem" in html
 
 
 def test_incident_page_loads_the_panel(client, corpus, responder):
