@@ -349,6 +349,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
 POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", default=5)
 # Memory for the sorts behind the metrics' medians (PostgreSQL work_mem, per query).
 METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
+# random_page_cost for the metrics' queries: 1.1 suits SSDs (PostgreSQL's default 4, disks).
+METRICS_RANDOM_PAGE_COST = env.float("METRICS_RANDOM_PAGE_COST", default=1.1)
 INCIDENT_PAGE_PANELS += ["postmortems:incident-panel"]
 # Optional AI assist: the full URL of an OpenAI-compatible chat-completions endpoint
 # (e.g. http://127.0.0.1:11434/v1/chat/completions for Ollama). Unset: nothing is sent.
