@@ -20,7 +20,7 @@ from escalation.models import (
     TurnUnit,
 )
 from incidents.forms import DateTimeInput, UserChoiceField, active_users, time_zone_choices
-from incidents.models import Service, Team, User
+from incidents.models import Team, User
 
 WEEKDAY_CHOICES = list(enumerate(WEEKDAYS))
 
@@ -189,13 +189,28 @@ class LevelForm(forms.Form):
         return data
 
 
-class ServicePolicyForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=Service.objects.all(), to_field_name="slug")
+class ServiceOnCallForm(forms.Form):
     policy = forms.ModelChoiceField(
         queryset=EscalationPolicy.objects.all(),
         required=False,
         empty_label="(the team's default policy)",
     )
+    time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC", label="Time zone")
+    support_days = forms.TypedMultipleChoiceField(
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Support days",
+    )
+    support_start = forms.TimeField(widget=TimeInput, required=False, label="Support hours from")
+    support_end = forms.TimeField(widget=TimeInput, required=False, label="to")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("support_start")) != bool(data.get("support_end")):
+            self.add_error("support_end", "Give both ends of the support hours, or neither.")
+        return data
 
 
 class ContactMethodForm(forms.Form):
