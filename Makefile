@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # Each app seeds its own demo data with an idempotent command; `demo` prints the logins.
-DEMO_COMMANDS := demo demo_escalation demo_statuspage demo_postmortems
+DEMO_COMMANDS := demo demo_escalation demo_statuspage demo_postmortems demo_integrations
 # make test runs against real PostgreSQL and Redis; these are this machine's defaults.
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/vigil} \
            REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15}

@@ -13,6 +13,7 @@ import math
 import os
 import platform
 import secrets
+import signal
 import sys
 import time
 from dataclasses import asdict
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SCENARIOS = ["ingestion", "api", "pages", "status"]
+SCENARIOS = ["ingestion", "api", "pages", "status", "escalation", "metrics"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +39,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
     )
     parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--escalations", type=int, default=10_000)
+    parser.add_argument(
+        "--escalation-timeout", type=float, default=240.0, help="seconds to wait for the pages"
+    )
+    parser.add_argument(
+        "--metrics-incidents",
+        type=int,
+        default=1_000_000,
+        help="the metrics scenario tops the database up to this many (kept for later runs)",
+    )
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=SCENARIOS)
@@ -48,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.incidents, args.duration, args.concurrency = min(args.incidents, 300), 0.5, 2
+        args.escalations, args.metrics_incidents = 20, args.incidents
     return args
 
 
@@ -120,6 +132,8 @@ def table(rows: list) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # `kill` stops the stack too: SystemExit runs the `finally` that stops it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = environment(args)  # once: web, workers and this process share the SECRET_KEY
     os.environ.update(env)
     create_database(args.database_url)
@@ -130,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     import redis
     from django.core.management import call_command
 
-    from bench import fixtures, scenarios
+    from bench import escalations, fixtures, metrics, scenarios
     from bench.stack import Stack
 
     started = time.monotonic()
@@ -154,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
             "api": lambda: scenarios.api(ctx),
             "pages": lambda: scenarios.pages(ctx),
             "status": lambda: scenarios.status(ctx),
+            "escalation": lambda: escalations.escalations(
+                args.escalations, timeout=args.escalation_timeout
+            ),
+            "metrics": lambda: metrics.metrics(ctx, fixtures.seed(args.metrics_incidents)),
         }
         for name in args.only:
             print(f"  {name} ...", flush=True)

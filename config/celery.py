@@ -28,3 +28,12 @@ def enqueue_on_commit(task: Task, /, **kwargs) -> None:
             logger.warning("Broker unavailable: %s left for the sweeper", task.name, exc_info=True)
 
     transaction.on_commit(send)
+
+
+def queue_length(name: str) -> int | None:
+    """Messages waiting in a broker queue; None when the broker cannot tell (or is down)."""
+    try:
+        with app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue=name, passive=True).message_count
+    except Exception:  # a queue never declared, a broker away: nobody knows
+        return None

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from config.celery import enqueue_on_commit
+from config.celery import enqueue_on_commit, queue_length
 from escalation.models import (
     ChannelKind,
     ContactMethod,
@@ -911,10 +911,20 @@ def notifications_dispatch_due(*, limit: int = 500) -> int:
     # A worker died mid-send: at-least-once from here, since the send may have happened.
     if reclaimed := stale.update(status=NotificationStatus.PENDING, dispatched_until=None):
         logger.warning("Reclaimed %s notifications from workers that died mid-send", reclaimed)
+    # A message past its lease is resent only into an empty queue: while a channel's queue
+    # holds messages, a late one is waiting in it, not lost. Resending into a backlog (a
+    # burst of thousands of pages) multiplied the queue and starved the deliveries.
+    backlogged = [
+        channel
+        for channel in ChannelKind.values
+        if queue_length(settings.ESCALATION_NOTIFY_QUEUE_PREFIX + channel)
+    ]
+    never_sent = Q(dispatched_until__isnull=True)
+    lease_over = Q(dispatched_until__lt=now) & ~Q(channel__in=backlogged)
     with transaction.atomic():
         due = list(
             Notification.objects.filter(status=NotificationStatus.PENDING, due_at__lte=now)
-            .filter(Q(dispatched_until__isnull=True) | Q(dispatched_until__lt=now))
+            .filter(never_sent | lease_over)
             .select_for_update(skip_locked=True)
             .order_by("due_at")[:limit]
         )

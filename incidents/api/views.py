@@ -149,6 +149,11 @@ class IncidentChildViewSet(viewsets.GenericViewSet):
         pk = Incident.pk_from_number(self.kwargs["number"])
         return get_object_or_404(Incident.objects.visible_to(self.request.user), pk=pk)
 
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # 404 before the input is read: a 400 would tell an outsider the incident exists.
+        self.incident  # noqa: B018
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no incident
             return self.get_serializer_class().Meta.model.objects.none()

@@ -215,6 +215,24 @@ def test_sweeper_redispatches_due_notifications_without_a_live_message(paged, cl
     assert services.notifications_dispatch_due() == 0
 
 
+def test_sweeper_does_not_redispatch_into_a_backlog(paged, clock, settings):
+    """A late message waiting in a long queue is not lost: resending it only grows the
+    queue (10,000 pages at once once multiplied it to 44,000 messages)."""
+    from config.celery import app, queue_length
+    from escalation.tasks import deliver_notification
+
+    queue = settings.ESCALATION_NOTIFY_QUEUE_PREFIX + "email"
+    deliver_notification.apply_async(kwargs={"notification_id": 0}, queue=queue)
+    assert queue_length(queue) == 1
+    clock.shift(timedelta(seconds=settings.ESCALATION_REDISPATCH_SECONDS + 1))
+
+    assert services.notifications_dispatch_due() == 0
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+    assert services.notifications_dispatch_due() == 1
+
+
 def test_stale_claim_of_a_dead_worker_is_retried(paged, clock, settings, smtp):
     _, notification = paged
     services._claim_notification(notification.pk, START)  # a worker took it, then died

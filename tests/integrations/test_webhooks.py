@@ -55,6 +55,37 @@ def test_lifecycle_events_map_to_their_types(db, responder):
     assert types == ["incident.acknowledged", "incident.resolved", "incident.reopened"]
 
 
+def test_other_apps_events_reach_subscribers(db, manager):
+    """Kinds other apps record map to their outbound types: a renamed kind would
+    silently stop those deliveries."""
+    from postmortems import services as postmortem_services
+    from statuspage import services as statuspage_services
+
+    subscribed = ["incident.priority_changed", "incident.updated", "incident.closed",
+                  "postmortem.published", "statuspage.published"]  # fmt: skip
+    endpoint(types=subscribed)
+    incident = IncidentFactory(impact=2, urgency=2)
+    incident_services.incident_reclassify(incident=incident, by=manager, impact=1)
+    incident_services.incident_update_details(incident=incident, by=manager, title="Renamed")
+    statuspage_services.public_incident_publish(
+        incident=incident, by=manager, title="Checkout errors", impact="minor"
+    )
+    incident_services.incident_transition(
+        incident=incident, action="resolve", by=manager, resolution_code="fixed", notes="n"
+    )
+    incident_services.incident_transition(incident=incident, action="close", by=manager)
+    # Resolving the P2 drafted its postmortem.
+    postmortem = incident.postmortem
+    postmortem_services.postmortem_update(postmortem=postmortem, by=manager, summary="Why.")
+    for action in ("submit", "publish"):
+        postmortem_services.postmortem_transition(
+            postmortem=postmortem, action=action, by=manager, reviewers=[manager]
+        )
+
+    types = set(WebhookDelivery.objects.values_list("event_type", flat=True))
+    assert types == set(subscribed)
+
+
 def test_unknown_event_type_is_refused(db):
     with pytest.raises(Exception, match=r"Unknown event types: incident\.exploded"):
         endpoint(types=["incident.exploded"])

@@ -1,17 +1,20 @@
-"""Bulk-insert realistic incidents for benchmarks: a million in minutes.
+"""Bulk-insert realistic incidents for benchmarks: a million in about a minute.
 
 It writes rows directly (not through the services) because it seeds history, not
 activity: every incident gets its lifecycle timestamps and one `created` timeline event.
+PostgreSQL generates the rows itself (generate_series and random()), so nothing crosses
+the wire but one statement per batch; ids come from the table's identity, so the desk
+keeps numbering after them and concurrent writers never collide. The timeline's
+append-only trigger refuses only UPDATE and DELETE: these are plain INSERTs. The embedded
+SQLite database gets the same distributions from Python with bulk_create (slower).
 """
 
-import io
-import json
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents.enums import Priority, ResolutionCode, Status
@@ -19,6 +22,7 @@ from incidents.models import Category, Incident, Service, Team, TimelineEvent, U
 from incidents.services import DEFAULT_MATRIX
 
 SOURCES = ["web", "api", "alertmanager", "pagerduty", "email"]
+TITLE_WORDS = ["Errors", "Latency", "Outage", "Timeouts", "Alerts"]
 # Rough shape of a real desk's history: most work is closed, some is still open.
 STATUS_WEIGHTS = {
     Status.CLOSED: 70,
@@ -33,6 +37,112 @@ STATUS_WEIGHTS = {
 # Typical minutes to acknowledge and to resolve, by priority (P1 fastest).
 MINUTES_TO_ACK = {1: 8, 2: 20, 3: 120, 4: 600, 5: 1440}
 MINUTES_TO_RESOLVE = {1: 150, 2: 360, 3: 2000, 4: 6000, 5: 12000}
+IMPACTS, URGENCIES = (1, 2, 2, 2, 3, 3), (1, 2, 2, 3, 3)
+
+# One batch: random draws (r), then the derived classification (c), then the lifecycle
+# times (t); the inserted incidents feed their `created` timeline events (ins).
+SQL = """
+WITH r AS (
+    SELECT %(now)s::timestamptz - make_interval(mins => floor(random() * %(minutes)s)::int)
+               AS created,
+           (%(impacts)s::int[])[1 + floor(random() * 6)::int] AS impact,
+           (%(urgencies)s::int[])[1 + floor(random() * 5)::int] AS urgency,
+           random() AS status_draw, -ln(1 - random()) AS ack_draw,
+           -ln(1 - random()) AS resolve_draw, random() AS mitigate_draw,
+           random() AS close_draw, random() AS reopen_draw,
+           1 + floor(random() * cardinality(%(services)s::bigint[]))::int AS s,
+           1 + floor(random() * cardinality(%(teams)s::bigint[]))::int AS t,
+           1 + floor(random() * cardinality(%(categories)s::bigint[]))::int AS c,
+           1 + floor(random() * cardinality(%(users)s::bigint[]))::int AS u,
+           1 + floor(random() * 5)::int AS word, 1 + floor(random() * 5)::int AS src,
+           1 + floor(random() * cardinality(%(codes)s::text[]))::int AS code,
+           floor(random() * 1000000)::int AS tag
+    FROM generate_series(1, %(count)s)
+), c AS (
+    SELECT r.*, (%(matrix)s::int[])[(impact - 1) * 3 + urgency] AS priority,
+           CASE {status_case} END AS status
+    FROM r
+), t AS (
+    SELECT c.*,
+           created + make_interval(secs => ack_draw * (%(ack)s::float[])[priority] * 60) AS ack
+    FROM c
+), times AS (
+    SELECT t.*,
+           ack + make_interval(secs => resolve_draw * (%(resolve)s::float[])[priority] * 60)
+               AS resolved,
+           status NOT IN ('triggered', 'cancelled') AS worked,
+           status IN ('resolved', 'closed') AS finished
+    FROM t
+), ins AS (
+    INSERT INTO {incident_table} ({incident_columns})
+    SELECT {incident_values} FROM times
+    RETURNING id, opened_by_id, source, created_at, title, priority
+)
+INSERT INTO {event_table} (incident_id, kind, actor_id, actor_name, created_at, data)
+SELECT id, 'created', opened_by_id, source, created_at,
+       jsonb_build_object('title', title, 'source', source, 'priority', priority)
+FROM ins
+"""
+
+# Columns the batch computes; every other column gets its field's default.
+COMPUTED = {
+    "title": "(%(words)s::text[])[word] || ' on ' || (%(service_names)s::text[])[s] || ' #' || tag",
+    "description": "'Seeded incident for benchmarks.'",
+    "source": "(%(sources)s::text[])[src]",
+    "opened_by_id": "(%(users)s::bigint[])[u]",
+    "reported_at": "created",
+    "service_id": "(%(services)s::bigint[])[s]",
+    "category_id": "(%(categories)s::bigint[])[c]",
+    "team_id": "(%(teams)s::bigint[])[t]",
+    "impact": "impact",
+    "urgency": "urgency",
+    "priority": "priority",
+    "is_major": f"priority = {Priority.P1.value}",
+    "status": "status",
+    "acknowledged_at": "CASE WHEN worked THEN ack END",
+    "mitigated_at": "CASE WHEN finished OR status = 'mitigated' "
+    "THEN ack + (resolved - ack) * (0.3 + 0.7 * mitigate_draw) END",
+    "resolved_at": "CASE WHEN finished THEN resolved END",
+    "closed_at": "CASE WHEN status = 'closed' "
+    "THEN resolved + make_interval(secs => close_draw * 7 * 86400) END",
+    "resolution_code": "CASE WHEN finished THEN (%(codes)s::text[])[code] ELSE '' END",
+    "resolution_notes": "CASE WHEN finished THEN 'Seeded.' ELSE '' END",
+    "reopen_count": "CASE WHEN finished AND reopen_draw < 0.03 THEN 1 ELSE 0 END",
+    "cancel_reason": "CASE WHEN status = 'cancelled' THEN 'false_alarm' ELSE '' END",
+    "hold_reason": "CASE WHEN status = 'on_hold' THEN 'awaiting_vendor' ELSE '' END",
+    "created_at": "created",
+    "updated_at": "CASE WHEN finished THEN resolved ELSE created END",
+}
+
+
+def _status_case() -> str:
+    total, bound, cases = sum(STATUS_WEIGHTS.values()), 0, []
+    for status, weight in STATUS_WEIGHTS.items():
+        bound += weight
+        cases.append(f"WHEN status_draw < {bound / total!r} THEN '{status.value}'")
+    return " ".join(cases[:-1]) + f" ELSE '{Status(list(STATUS_WEIGHTS)[-1]).value}'"
+
+
+def _statement() -> tuple[str, dict]:
+    columns, values, defaults = [], [], {}
+    for field in Incident._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.column in COMPUTED:
+            values.append(COMPUTED[field.column])
+        else:
+            name = f"default_{field.column}"
+            defaults[name] = field.get_db_prep_save(field.get_default(), connection)
+            values.append(f"%({name})s")
+    sql = SQL.format(
+        status_case=_status_case(),
+        incident_table=Incident._meta.db_table,
+        incident_columns=", ".join(columns),
+        incident_values=", ".join(values),
+        event_table=TimelineEvent._meta.db_table,
+    )
+    return sql, defaults
 
 
 class Command(BaseCommand):
@@ -41,26 +151,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--incidents", type=int, required=True)
         parser.add_argument("--days", type=int, default=365)
-        parser.add_argument("--batch", type=int, default=5000)
+        parser.add_argument("--batch", type=int, default=50000)
         parser.add_argument("--seed", type=int, default=42)
 
     def handle(self, *args, incidents: int, days: int, batch: int, seed: int, **options):
-        rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
-        teams, services, categories, users = self.reference_data()
-        now = timezone.now()
-        statuses = list(STATUS_WEIGHTS)
-        weights = list(STATUS_WEIGHTS.values())
+        reference = self.reference_data()
+        write = self.sql_batches if connection.vendor == "postgresql" else self.python_batches
         started = time.monotonic()
         done = 0
-        while done < incidents:
-            size = min(batch, incidents - done)
-            rows = [
-                self.incident(rng, now, days, statuses, weights, teams, services, categories, users)
-                for _ in range(size)
-            ]
-            with transaction.atomic():
-                insert(Incident, rows)
-                insert(TimelineEvent, [created_event(i) for i in rows])
+        for size in write(incidents, days=days, batch=batch, seed=seed, reference=reference):
             done += size
             rate = done / max(time.monotonic() - started, 1e-6)
             self.stdout.write(f"  {done:>9,} / {incidents:,} incidents  ({rate:,.0f}/s)")
@@ -69,6 +168,54 @@ class Command(BaseCommand):
                 f"Seeded {incidents:,} incidents in {time.monotonic() - started:.1f}s"
             )
         )
+
+    def sql_batches(self, incidents, *, days, batch, seed, reference):
+        teams, services, categories, users = reference
+        sql, params = _statement()
+        params |= {
+            "now": timezone.now(),
+            "minutes": days * 24 * 60,
+            "impacts": list(IMPACTS),
+            "urgencies": list(URGENCIES),
+            "matrix": [DEFAULT_MATRIX[(i, u)] for i in (1, 2, 3) for u in (1, 2, 3)],
+            "ack": [float(MINUTES_TO_ACK[p]) for p in range(1, 6)],
+            "resolve": [float(MINUTES_TO_RESOLVE[p]) for p in range(1, 6)],
+            "services": [s.pk for s in services],
+            "service_names": [s.name for s in services],
+            "teams": [t.pk for t in teams],
+            "categories": [c.pk for c in categories],
+            "users": [u.pk for u in users],
+            "sources": SOURCES,
+            "words": TITLE_WORDS,
+            "codes": list(ResolutionCode.values),
+        }
+        with connection.cursor() as cursor:
+            # Reproducible data (setseed takes -1..1), not secrets.
+            cursor.execute("SELECT setseed(%s)", [(seed % 1000) / 1000])
+            for start in range(0, incidents, batch):
+                size = min(batch, incidents - start)
+                with transaction.atomic():
+                    cursor.execute(sql, {**params, "count": size})
+                yield size
+
+    def python_batches(self, incidents, *, days, batch, seed, reference):
+        rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
+        now = timezone.now()
+        for start in range(0, incidents, batch):
+            size = min(batch, incidents - start)
+            with transaction.atomic():
+                rows = Incident.objects.bulk_create(
+                    _python_incident(rng, now, days, *reference) for _ in range(size)
+                )
+                TimelineEvent.objects.bulk_create(
+                    TimelineEvent(
+                        incident=i, kind="created", actor_id=i.opened_by_id,
+                        actor_name=i.source, created_at=i.created_at,
+                        data={"title": i.title, "source": i.source, "priority": i.priority},
+                    )
+                    for i in rows
+                )  # fmt: skip
+            yield size
 
     def reference_data(self):
         teams = list(Team.objects.all()) or [
@@ -90,95 +237,43 @@ class Command(BaseCommand):
             )
         return teams, services, categories, users
 
-    def incident(self, rng, now, days, statuses, weights, teams, services, categories, users):
-        impact, urgency = rng.choice((1, 2, 2, 2, 3, 3)), rng.choice((1, 2, 2, 3, 3))
-        priority = DEFAULT_MATRIX[(impact, urgency)]
-        status = rng.choices(statuses, weights)[0]
-        created = now - timedelta(minutes=rng.randrange(days * 24 * 60))
-        ack = created + timedelta(minutes=rng.expovariate(1 / MINUTES_TO_ACK[priority]))
-        resolved = ack + timedelta(minutes=rng.expovariate(1 / MINUTES_TO_RESOLVE[priority]))
-        mitigated = ack + (resolved - ack) * rng.uniform(0.3, 1.0)
-        worked = status not in (Status.TRIGGERED, Status.CANCELLED)
-        finished = status in (Status.RESOLVED, Status.CLOSED)
-        service = rng.choice(services)
-        team = rng.choice(teams)
-        return Incident(
-            title=f"{rng.choice(['Errors', 'Latency', 'Outage', 'Timeouts', 'Alerts'])} on "
-            f"{service.name} #{rng.randrange(10**6)}",
-            description="Seeded incident for benchmarks.",
-            source=rng.choice(SOURCES),
-            opened_by=rng.choice(users),
-            reported_at=created,
-            service=service,
-            category=rng.choice(categories),
-            impact=impact,
-            urgency=urgency,
-            priority=priority,
-            is_major=priority == Priority.P1,
-            team=team,
-            status=status,
-            acknowledged_at=ack if worked else None,
-            mitigated_at=mitigated if (finished or status == Status.MITIGATED) else None,
-            resolved_at=resolved if finished else None,
-            closed_at=resolved + timedelta(days=rng.uniform(0, 7))
-            if status == Status.CLOSED
-            else None,
-            resolution_code=rng.choice(ResolutionCode.values) if finished else "",
-            resolution_notes="Seeded." if finished else "",
-            reopen_count=1 if finished and rng.random() < 0.03 else 0,
-            cancel_reason="false_alarm" if status == Status.CANCELLED else "",
-            hold_reason="awaiting_vendor" if status == Status.ON_HOLD else "",
-            created_at=created,
-            updated_at=resolved if finished else created,
-        )
 
-
-def created_event(incident: Incident) -> TimelineEvent:
-    return TimelineEvent(
-        incident_id=incident.pk,
-        kind="created",
-        actor_id=incident.opened_by_id,
-        actor_name=incident.source,
-        created_at=incident.created_at,
-        data={"title": incident.title, "source": incident.source, "priority": incident.priority},
+def _python_incident(rng, now, days, teams, services, categories, users) -> Incident:
+    """One incident drawn as the SQL batch draws them (for databases other than PostgreSQL)."""
+    impact, urgency = rng.choice(IMPACTS), rng.choice(URGENCIES)
+    priority = DEFAULT_MATRIX[(impact, urgency)]
+    status = rng.choices(list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values()))[0]
+    created = now - timedelta(minutes=rng.randrange(days * 24 * 60))
+    ack = created + timedelta(minutes=rng.expovariate(1 / MINUTES_TO_ACK[priority]))
+    resolved = ack + timedelta(minutes=rng.expovariate(1 / MINUTES_TO_RESOLVE[priority]))
+    worked = status not in (Status.TRIGGERED, Status.CANCELLED)
+    finished = status in (Status.RESOLVED, Status.CLOSED)
+    service = rng.choice(services)
+    return Incident(
+        title=f"{rng.choice(TITLE_WORDS)} on {service.name} #{rng.randrange(10**6)}",
+        description="Seeded incident for benchmarks.",
+        source=rng.choice(SOURCES),
+        opened_by=rng.choice(users),
+        reported_at=created,
+        service=service,
+        category=rng.choice(categories),
+        team=rng.choice(teams),
+        impact=impact,
+        urgency=urgency,
+        priority=priority,
+        is_major=priority == Priority.P1,
+        status=status,
+        acknowledged_at=ack if worked else None,
+        mitigated_at=ack + (resolved - ack) * rng.uniform(0.3, 1.0)
+        if finished or status == Status.MITIGATED
+        else None,
+        resolved_at=resolved if finished else None,
+        closed_at=resolved + timedelta(days=rng.uniform(0, 7)) if status == Status.CLOSED else None,
+        resolution_code=rng.choice(ResolutionCode.values) if finished else "",
+        resolution_notes="Seeded." if finished else "",
+        reopen_count=1 if finished and rng.random() < 0.03 else 0,
+        cancel_reason="false_alarm" if status == Status.CANCELLED else "",
+        hold_reason="awaiting_vendor" if status == Status.ON_HOLD else "",
+        created_at=created,
+        updated_at=resolved if finished else created,
     )
-
-
-def insert(model: type[models.Model], objs: list[models.Model]) -> None:
-    """COPY on PostgreSQL (about 20x bulk_create's rate), bulk_create elsewhere."""
-    if connection.vendor != "postgresql":
-        created = model.objects.bulk_create(objs)
-        for obj, row in zip(objs, created, strict=True):
-            obj.pk = row.pk
-        return
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        # Ids come from the table's own sequence, so concurrent writers never collide.
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-        fields = model._meta.concrete_fields
-        buffer = io.StringIO()
-        for obj in objs:
-            buffer.write("\t".join(copy_value(f, getattr(obj, f.attname)) for f in fields))
-            buffer.write("\n")
-        buffer.seek(0)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
-
-
-def copy_value(field: models.Field, value) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(field, models.JSONField):
-        value = json.dumps(value)
-    elif isinstance(value, bool):
-        value = "t" if value else "f"
-    elif isinstance(value, datetime):
-        value = value.isoformat()
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")

@@ -1,0 +1,70 @@
+"""The metrics dashboard over a year of incidents: each metric function timed in this
+process (the code the page, the API and the CSV export call), then the page over HTTP."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bench import load
+from bench.scenarios import PROXY, Context, Row
+from postmortems import metrics as m
+
+RUNS = 3
+
+
+def _functions(period: m.Period) -> dict:
+    calls = {f"metrics: {measure} (mean, median)": (m.time_to, measure) for measure in m.TIMES}
+    calls |= {f"metrics: durations by {by}": (m.durations, "by", by) for by in m.DURATION_GROUPS}
+    calls |= {f"metrics: counts by {by}": (m.counts, "by", by) for by in m.COUNT_GROUPS}
+    calls |= {
+        "metrics: SLA compliance": (m.sla_compliance,),
+        "metrics: reopen rate": (m.reopen_rate,),
+        "metrics: recurrence by service": (m.recurrence, "by", "service"),
+        "metrics: recurrence by category": (m.recurrence, "by", "category"),
+        "metrics: postmortem completion": (m.postmortem_completion,),
+        "metrics: action item completion": (m.action_item_completion,),
+        "metrics: whole dashboard": (m.dashboard,),
+    }
+
+    def bind(spec: tuple):
+        function, *rest = spec
+        if rest[:1] == ["by"]:
+            return lambda: function(period, by=rest[1])
+        return lambda: function(period, *rest)
+
+    return {name: bind(spec) for name, spec in calls.items()}
+
+
+def _timed(name: str, call, incidents: int) -> Row:
+    seconds = []
+    for _ in range(RUNS):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            call()
+            seconds.append(time.perf_counter() - started)
+    median = statistics.median(seconds)
+    return Row(
+        scenario=name,
+        rate=1 / median,
+        p50=median * 1000,
+        p95=max(seconds) * 1000,
+        p99=max(seconds) * 1000,
+        queries=float(len(queries.captured_queries)),
+        note=f"in process, {RUNS} calls over a year of {incidents:,}",
+    )
+
+
+def metrics(ctx: Context, incidents: int) -> list[Row]:
+    period = m.Period.days(365)
+    rows = [_timed(name, call, incidents) for name, call in _functions(period).items()]
+    cookie = {"Cookie": f"sessionid={ctx.fixtures.session}", **PROXY}
+    page = load.Request("GET", "/metrics/", headers=cookie)
+    result = load.run(
+        "127.0.0.1", ctx.port, lambda i: page, concurrency=2, duration=max(ctx.duration, 1)
+    )
+    rows.append(Row.of("metrics dashboard page (a year)", result, ctx.bare_rate))
+    return rows
