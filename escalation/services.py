@@ -416,11 +416,16 @@ def level_delete(*, level: EscalationLevel) -> None:
 
 
 @transaction.atomic
-def service_policy_set(*, service: Service, policy: EscalationPolicy | None) -> ServiceOnCall:
-    """The service's own policy; None falls back to its team's default policy."""
+def service_oncall_set(
+    *, service: Service, policy: EscalationPolicy | None, **support_hours: Any
+) -> ServiceOnCall:
+    """The service's own policy (None: its team's default) and support hours for P4/P5."""
     oncall, _ = ServiceOnCall.objects.get_or_create(service=service)
     oncall.policy = policy
-    oncall.save(update_fields=["policy"])
+    for field, value in support_hours.items():
+        setattr(oncall, field, value)
+    oncall.full_clean()
+    oncall.save()
     return oncall
 
 
