@@ -416,11 +416,16 @@ def level_delete(*, level: EscalationLevel) -> None:
 
 
 @transaction.atomic
-def service_policy_set(*, service: Service, policy: EscalationPolicy | None) -> ServiceOnCall:
-    """The service's own policy; None falls back to its team's default policy."""
+def service_oncall_set(
+    *, service: Service, policy: EscalationPolicy | None, **support_hours: Any
+) -> ServiceOnCall:
+    """The service's own policy (None: its team's default) and support hours for P4/P5."""
     oncall, _ = ServiceOnCall.objects.get_or_create(service=service)
     oncall.policy = policy
-    oncall.save(update_fields=["policy"])
+    for field, value in support_hours.items():
+        setattr(oncall, field, value)
+    oncall.full_clean()
+    oncall.save()
     return oncall
 
 
@@ -592,29 +597,50 @@ def run_escalate_now(*, incident: Incident, by: User, level: int | None = None) 
     return run
 
 
-def _resolve_targets(level: dict, at: datetime) -> tuple[list[tuple[User, str]], list[str]]:
+class _Lookup:
+    """Who targets are and how to reach them at one instant, remembered for one sweeper
+    batch: runs that share a schedule, user or team cost one lookup between them."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+        self._users: dict[tuple[str, int], list[User]] = {}
+        self._rules: dict[int, list[tuple[NotificationRule | None, str, str, int]]] = {}
+
+    def users(self, kind: str, pk: int) -> list[User]:
+        if (kind, pk) not in self._users:
+            if kind == TargetKind.USER:
+                found = list(User.objects.filter(pk=pk, is_active=True))
+            elif kind == TargetKind.SCHEDULE:
+                schedule = Schedule.objects.filter(pk=pk).first()
+                resolver = schedule and ScheduleResolver(schedule, overrides_from=self.at)
+                user = resolver.shift_at(self.at)[0] if resolver else None
+                found = [user] if user else []
+            else:
+                members = User.objects.filter(teams__pk=pk, is_active=True)
+                found = list(members.order_by("username"))
+            self._users[kind, pk] = found
+        return self._users[kind, pk]
+
+    def rules(self, user: User) -> list[tuple[NotificationRule | None, str, str, int]]:
+        if user.pk not in self._rules:
+            self._rules[user.pk] = _rules_for(user)
+        return self._rules[user.pk]
+
+
+def _resolve_targets(level: dict, lookup: _Lookup) -> tuple[list[tuple[User, str]], list[str]]:
     picks: dict[int, tuple[User, str]] = {}
     errors: list[str] = []
     for target in level["targets"]:
-        kind, pk, name = target["kind"], target["id"], target["name"]
-        if kind == TargetKind.USER:
-            user = User.objects.filter(pk=pk, is_active=True).first()
-            found = [(user, "")] if user else []
-            error = f"user {name} no longer exists or is inactive"
-        elif kind == TargetKind.SCHEDULE:
-            schedule = Schedule.objects.filter(pk=pk).first()
-            user = (
-                ScheduleResolver(schedule, overrides_from=at).shift_at(at)[0] if schedule else None
-            )
-            found = [(user, f"schedule {name}")] if user else []
-            error = f"schedule {name} has nobody on call"
-        else:
-            members = User.objects.filter(teams__pk=pk, is_active=True).order_by("username")
-            found = [(user, f"team {name}") for user in members]
-            error = f"team {name} has no members"
+        kind, name = target["kind"], target["name"]
+        via, error = {
+            TargetKind.USER: ("", f"user {name} no longer exists or is inactive"),
+            TargetKind.SCHEDULE: (f"schedule {name}", f"schedule {name} has nobody on call"),
+            TargetKind.TEAM: (f"team {name}", f"team {name} has no members"),
+        }[kind]
+        found = lookup.users(kind, target["id"])
         if not found:
             errors.append(error)
-        for user, via in found:
+        for user in found:
             picks.setdefault(user.pk, (user, via))
     return list(picks.values()), errors
 
@@ -644,10 +670,21 @@ def notify_user(
     now: datetime,
     incident: Incident | None = None,
     run: EscalationRun | None = None,
+    rules: list[tuple[NotificationRule | None, str, str, int]] | None = None,
 ) -> list[Notification]:
-    """Write one notification per rule of the user, each due after its delay; idempotent."""
+    """Write one notification per rule of the user, each due after its delay; idempotent.
+
+    Past ESCALATION_NOTIFY_MAX_PER_HOUR for the user nothing more is written: a storm
+    must not flood one phone (or run up one SMS bill).
+    """
+    cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
+    recent = Notification.objects.filter(recipient=user, created_at__gt=now - timedelta(hours=1))
+    if recent.count() >= cap:
+        logger.warning("%s: over %d notifications this hour; not sent: %s", user, cap, subject)
+        return []
     created = []
-    for i, (rule, channel, address, delay) in enumerate(_rules_for(user)):
+    rules = _rules_for(user) if rules is None else rules
+    for i, (rule, channel, address, delay) in enumerate(rules):
         notification = Notification(
             recipient=user,
             incident=incident,
@@ -677,7 +714,7 @@ def notify_user(
     return created
 
 
-def _fire(run: EscalationRun, now: datetime) -> None:
+def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
     """Page the run's current level and move it on. The caller holds the run's row lock."""
     incident = run.incident
     if not incident.is_open:
@@ -693,7 +730,7 @@ def _fire(run: EscalationRun, now: datetime) -> None:
         return
     number = run.level + 1
     level = levels[run.level]
-    picks, errors = _resolve_targets(level, now)
+    picks, errors = _resolve_targets(level, lookup)
     for user, via in picks:
         notify_user(
             user=user,
@@ -708,6 +745,7 @@ def _fire(run: EscalationRun, now: datetime) -> None:
             now=now,
             incident=incident,
             run=run,
+            rules=lookup.rules(user),
         )
         _record(
             incident,
@@ -762,10 +800,11 @@ def runs_fire_due(*, run_id: int | None = None, batch: int = 100, budget: float 
         with transaction.atomic():
             now = timezone.now()
             runs = _claim_due_runs(now, batch, run_id)
+            lookup = _Lookup(now)
             for run in runs:
                 try:
                     with transaction.atomic():
-                        _fire(run, now)
+                        _fire(run, now, lookup)
                 except Exception:
                     logger.exception("Escalation run %s failed to fire; it stays due", run.pk)
             fired += len(runs)

@@ -2,7 +2,8 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.core.validators import EMPTY_VALUES
+from django.db.models import Q, QuerySet, Subquery
 from django_filters.fields import IsoDateTimeField
 
 from incidents.enums import Priority, Status
@@ -13,6 +14,21 @@ MAX_UTC_OFFSET = timedelta(hours=14)  # the furthest real zone (Line Islands, UT
 
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
     """`?status=triggered,acknowledged`: any of several values."""
+
+
+class KeyFilter(django_filters.CharFilter):
+    """`?service=checkout` with field_name `service__slug`: the row is found by its unique
+    key first (a scalar subquery), so the query filters on `service_id` itself. PostgreSQL
+    then reads the newest matches from the (service, -id) index; with a join it scanned the
+    whole table backwards whenever the named row had few incidents."""
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        if value in EMPTY_VALUES:
+            return qs
+        relation, key = self.field_name.split("__")
+        model = qs.model._meta.get_field(relation).related_model
+        target = model.objects.filter(**{key: value}).values("pk")[:1]
+        return qs.filter(**{f"{relation}_id": Subquery(target)})
 
 
 class StorableDateTimeField(IsoDateTimeField):
@@ -32,10 +48,10 @@ class StorableDateTimeFilter(django_filters.IsoDateTimeFilter):
 class IncidentFilter(django_filters.FilterSet):
     status = ChoiceInFilter(choices=Status.choices)
     priority = ChoiceInFilter(choices=Priority.choices)
-    service = django_filters.CharFilter(field_name="service__slug")
-    team = django_filters.CharFilter(field_name="team__slug")
-    assignee = django_filters.CharFilter(field_name="assignee__username")
-    category = django_filters.CharFilter(field_name="category__slug")
+    service = KeyFilter(field_name="service__slug")
+    team = KeyFilter(field_name="team__slug")
+    assignee = KeyFilter(field_name="assignee__username")
+    category = KeyFilter(field_name="category__slug")
     major = django_filters.BooleanFilter(field_name="is_major")
     is_open = django_filters.BooleanFilter(method="filter_open", label="Open")
     opened_after = StorableDateTimeFilter(field_name="created_at", lookup_expr="gte")

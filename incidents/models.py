@@ -208,6 +208,14 @@ class Incident(models.Model):
             models.Index(fields=["priority", "-id"], name="incident_priority_recent"),
             models.Index(fields=["team", "status"], name="incident_team_status"),
             models.Index(fields=["assignee", "status"], name="incident_assignee_status"),
+            # The list filtered by team, service, category or assignee, newest first (a page of 50
+            # read straight from the index). Text search has trigram indexes on PostgreSQL,
+            # made by SQL in migration 0004 (SQLite has no GIN).
+            models.Index(fields=["team", "-id"], name="incident_team_recent"),
+            models.Index(fields=["service", "-id"], name="incident_service_recent"),
+            models.Index(fields=["category", "-id"], name="incident_category_recent"),
+            models.Index(fields=["assignee", "-id"], name="incident_assignee_recent"),
+            models.Index(fields=["-id"], condition=Q(is_major=True), name="incident_major_recent"),
             # close_stale_incidents: WHERE status = 'resolved' AND resolved_at < cutoff
             models.Index(
                 fields=["resolved_at"],

@@ -133,6 +133,11 @@ class PostmortemChildViewSet(viewsets.GenericViewSet):
             visible_postmortems(self.request.user), pk=self.kwargs["postmortem_pk"]
         )
 
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # 404 before the input is read: a 400 would tell an outsider the postmortem exists.
+        self.postmortem  # noqa: B018
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.model.objects.none()

@@ -8,12 +8,13 @@ from knox.models import AuthToken
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from incidents import services
+from incidents import login_limits, services
 from incidents.api import serializers as s
 from incidents.enums import UserRole
 from incidents.filters import IncidentFilter, TimelineFilter, UpdateFilter
@@ -51,6 +52,11 @@ class TokenLoginView(APIView):
 
     @extend_schema(request=AuthTokenSerializer, responses=s.TokenSerializer)
     def post(self, request):
+        wait = login_limits.retry_after(
+            username=str(request.data.get("username", "")), request=request
+        )
+        if wait:
+            raise Throttled(wait=wait, detail=login_limits.refusal_message(wait))
         credentials = AuthTokenSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)
         instance, token = AuthToken.objects.create(credentials.validated_data["user"])
@@ -148,6 +154,11 @@ class IncidentChildViewSet(viewsets.GenericViewSet):
     def incident(self) -> Incident:
         pk = Incident.pk_from_number(self.kwargs["number"])
         return get_object_or_404(Incident.objects.visible_to(self.request.user), pk=pk)
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # 404 before the input is read: a 400 would tell an outsider the incident exists.
+        self.incident  # noqa: B018
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no incident

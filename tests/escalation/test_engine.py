@@ -226,9 +226,9 @@ def test_page_button_restarts_paging(clock, team, two_levels, bob):
 def test_firing_twice_writes_each_notification_once(clock, team, two_levels):
     incident = IncidentFactory(team=team)
     run = EscalationRun.objects.get(incident=incident)
-    services._fire(run, START)
+    services._fire(run, START, services._Lookup(START))
     run.level = 0
-    services._fire(run, START)  # a retried step: same keys, no new rows
+    services._fire(run, START, services._Lookup(START))  # a retried step: same keys, no new rows
 
     assert Notification.objects.count() == 1
 
