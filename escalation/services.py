@@ -717,11 +717,14 @@ def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
     number = run.level + 1
     level = levels[run.level]
     picks, errors = _resolve_targets(level, lookup)
+    # The step is the level's due time: a retried step (its transaction rolled back) has the
+    # same one and writes nothing twice; "escalate now" to a level paged before is a new step.
+    step = int(run.next_at.timestamp() * 1_000_000)
     for user, via in picks:
         notify_user(
             user=user,
             reason=NotificationReason.PAGE,
-            key=f"page:{run.pk}:{run.loop}:{run.level}:{user.pk}",
+            key=f"page:{run.pk}:{run.loop}:{run.level}:{user.pk}:{step}",
             subject=f"[Vigil] {incident.number} P{incident.priority}: {incident.title}",
             body=(
                 f"{incident.number} needs you: {incident.title}\n"

@@ -204,9 +204,12 @@ def test_escalate_now_jumps_to_the_next_or_a_chosen_level(clock, team, two_level
     runs_fire_due()
     assert messages(incident, "paged")[-1] == "Paged carol directly at level 2."
 
+    clock.shift(60)
     services.run_escalate_now(incident=incident, by=bob, level=1)
     runs_fire_due()
     assert messages(incident, "paged")[-1] == "Paged alice via schedule Primary at level 1."
+    # Paged again, not taken for a retry of her first page.
+    assert Notification.objects.filter(recipient__username="alice", reason="page").count() == 2
     assert messages(incident, "escalated") == [
         "bob escalated to level 2 now.",
         "bob escalated to level 1 now.",
@@ -227,7 +230,7 @@ def test_firing_twice_writes_each_notification_once(clock, team, two_levels):
     incident = IncidentFactory(team=team)
     run = EscalationRun.objects.get(incident=incident)
     services._fire(run, START, services._Lookup(START))
-    run.level = 0
+    run.level, run.next_at = 0, START  # as a rolled-back step leaves it
     services._fire(run, START, services._Lookup(START))  # a retried step: same keys, no new rows
 
     assert Notification.objects.count() == 1
