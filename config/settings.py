@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
 # loaded into the page as an htmx fragment, so `incidents` never imports those apps.
 INCIDENT_PAGE_PANELS: list[str] = []
 INCIDENT_AUTO_CLOSE_DAYS = env.int("INCIDENT_AUTO_CLOSE_DAYS", default=7)
+# Failed logins (web and API) per username and per client address within the window;
+# past either limit the login answers 429 until the window ends.
+LOGIN_FAILURES_PER_USER = env.int("LOGIN_FAILURES_PER_USER", default=10)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=50)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
@@ -286,6 +291,8 @@ ESCALATION_RETRY_BASE_SECONDS = env.float("ESCALATION_RETRY_BASE_SECONDS", defau
 ESCALATION_REDISPATCH_SECONDS = env.int("ESCALATION_REDISPATCH_SECONDS", default=10)
 # Above the hard time limit: a claim older than this belongs to a dead worker.
 ESCALATION_SEND_LEASE = env.int("ESCALATION_SEND_LEASE", default=CELERY_TASK_TIME_LIMIT + 30)
+# Notifications written for one user in an hour, at most (a flood guard, not a budget).
+ESCALATION_NOTIFY_MAX_PER_HOUR = env.int("ESCALATION_NOTIFY_MAX_PER_HOUR", default=120)
 ESCALATION_SHIFT_NOTICE_MINUTES = env.int("ESCALATION_SHIFT_NOTICE_MINUTES", default=15)
 CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
     "task": "escalation.tasks.sweep",

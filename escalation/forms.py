@@ -20,7 +20,7 @@ from escalation.models import (
     TurnUnit,
 )
 from incidents.forms import DateTimeInput, UserChoiceField, active_users, time_zone_choices
-from incidents.models import Service, Team, User
+from incidents.models import Team, User
 
 WEEKDAY_CHOICES = list(enumerate(WEEKDAYS))
 
@@ -132,7 +132,43 @@ class OverrideForm(forms.Form):
         return data
 
 
-class PolicyForm(forms.Form):
+class WeeklyHoursForm(forms.Form):
+    """A time zone and weekly hours, as `<hours>_days`, `<hours>_start`, `<hours>_end`."""
+
+    hours = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        noun = self.hours.capitalize()
+        self.fields["time_zone"] = forms.ChoiceField(
+            choices=time_zone_choices, initial="UTC", label="Time zone"
+        )
+        self.fields[f"{self.hours}_days"] = forms.TypedMultipleChoiceField(
+            choices=WEEKDAY_CHOICES,
+            coerce=int,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label=f"{noun} days",
+        )
+        self.fields[f"{self.hours}_start"] = forms.TimeField(
+            widget=TimeInput, required=False, label=f"{noun} hours from"
+        )
+        self.fields[f"{self.hours}_end"] = forms.TimeField(
+            widget=TimeInput, required=False, label="to"
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get(f"{self.hours}_start")) != bool(data.get(f"{self.hours}_end")):
+            self.add_error(
+                f"{self.hours}_end", f"Give both ends of the {self.hours} hours, or neither."
+            )
+        return data
+
+
+class PolicyForm(WeeklyHoursForm):
+    hours = "business"
+
     name = forms.CharField(max_length=100)
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
     is_team_default = forms.BooleanField(
@@ -141,22 +177,6 @@ class PolicyForm(forms.Form):
     repeat = forms.IntegerField(
         min_value=0, max_value=20, initial=0, help_text="Run all levels again this many times."
     )
-    time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC", label="Time zone")
-    business_days = forms.TypedMultipleChoiceField(
-        choices=WEEKDAY_CHOICES,
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Business days",
-    )
-    business_start = forms.TimeField(widget=TimeInput, required=False, label="Business hours from")
-    business_end = forms.TimeField(widget=TimeInput, required=False, label="to")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if bool(data.get("business_start")) != bool(data.get("business_end")):
-            self.add_error("business_end", "Give both ends of the business hours, or neither.")
-        return data
 
 
 class LevelForm(forms.Form):
@@ -189,8 +209,9 @@ class LevelForm(forms.Form):
         return data
 
 
-class ServicePolicyForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=Service.objects.all(), to_field_name="slug")
+class ServiceOnCallForm(WeeklyHoursForm):
+    hours = "support"
+
     policy = forms.ModelChoiceField(
         queryset=EscalationPolicy.objects.all(),
         required=False,

@@ -416,11 +416,16 @@ def level_delete(*, level: EscalationLevel) -> None:
 
 
 @transaction.atomic
-def service_policy_set(*, service: Service, policy: EscalationPolicy | None) -> ServiceOnCall:
-    """The service's own policy; None falls back to its team's default policy."""
+def service_oncall_set(
+    *, service: Service, policy: EscalationPolicy | None, **support_hours: Any
+) -> ServiceOnCall:
+    """The service's own policy (None: its team's default) and support hours for P4/P5."""
     oncall, _ = ServiceOnCall.objects.get_or_create(service=service)
     oncall.policy = policy
-    oncall.save(update_fields=["policy"])
+    for field, value in support_hours.items():
+        setattr(oncall, field, value)
+    oncall.full_clean()
+    oncall.save()
     return oncall
 
 
@@ -667,7 +672,16 @@ def notify_user(
     run: EscalationRun | None = None,
     rules: list[tuple[NotificationRule | None, str, str, int]] | None = None,
 ) -> list[Notification]:
-    """Write one notification per rule of the user, each due after its delay; idempotent."""
+    """Write one notification per rule of the user, each due after its delay; idempotent.
+
+    Past ESCALATION_NOTIFY_MAX_PER_HOUR for the user nothing more is written: a storm
+    must not flood one phone (or run up one SMS bill).
+    """
+    cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
+    recent = Notification.objects.filter(recipient=user, created_at__gt=now - timedelta(hours=1))
+    if recent.count() >= cap:
+        logger.warning("%s: over %d notifications this hour; not sent: %s", user, cap, subject)
+        return []
     created = []
     rules = _rules_for(user) if rules is None else rules
     for i, (rule, channel, address, delay) in enumerate(rules):

@@ -36,6 +36,7 @@ urlpatterns = [
     path("oncall/feeds/user/<str:token>.ics", feeds.user_feed, name="user-feed"),
     path("policies/", views.policy_list, name="policies"),
     path("policies/new/", views.policy_edit, name="policy-new"),
+    path("policies/services/<slug:slug>/", views.service_oncall, name="service-oncall"),
     path("policies/<int:pk>/", views.policy_edit, name="policy"),
     path("policies/<int:pk>/levels/new/", views.level_edit, name="level-new"),
     path("policies/<int:pk>/levels/<int:level_pk>/", views.level_edit, name="level"),

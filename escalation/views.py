@@ -262,27 +262,40 @@ def _policies_with_levels():
 
 
 @oncall_page
-@require_http_methods(["GET", "POST"])
+@require_GET
 def policy_list(request: HttpRequest) -> HttpResponse:
-    """Every policy, and which policy pages each service (managers assign one here)."""
-    form = f.ServicePolicyForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        _require_manager(request)
-        status = 400
-        if form.is_valid():
-            services.service_policy_set(**form.cleaned_data)
-            messages.success(request, f"Policy of {form.cleaned_data['service'].name} saved.")
-            return redirect("escalation:policies")
-    policies = list(_policies_with_levels())
-    service_rows = Service.objects.select_related("team", "oncall__policy").order_by("name")
+    """Every policy, and which policy pages each service."""
     context = {
-        "policies": policies,
-        "services": service_rows,
-        "form": form,
+        "policies": list(_policies_with_levels()),
+        "services": Service.objects.select_related("team", "oncall__policy").order_by("name"),
         "can_manage": request.user.is_manager,
     }
-    return render(request, "escalation/policies.html", context, status=status)
+    return render(request, "escalation/policies.html", context)
+
+
+@oncall_page
+@require_http_methods(["GET", "POST"])
+def service_oncall(request: HttpRequest, slug: str) -> HttpResponse:
+    """A service's policy and its support hours (P4 and P5 page only within them)."""
+    _require_manager(request)
+    service = get_object_or_404(Service.objects.select_related("oncall"), slug=slug)
+    oncall = getattr(service, "oncall", None)
+    fields = ["policy", "time_zone", "support_days", "support_start", "support_end"]
+    initial = {name: getattr(oncall, name) for name in fields} if oncall else {}
+    form = f.ServiceOnCallForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.service_oncall_set(service=service, **form.cleaned_data)
+            except ValidationError as error:
+                status = _failed(form, error)
+            else:
+                messages.success(request, f"On-call settings of {service.name} saved.")
+                return redirect("escalation:policies")
+    context = {"form": form, "service": service}
+    return render(request, "escalation/service_oncall.html", context, status=status)
 
 
 def _policy_initial(policy: EscalationPolicy) -> dict[str, Any]:

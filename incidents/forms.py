@@ -8,8 +8,10 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from incidents import login_limits
 from incidents.enums import (
     CancelReason,
     HoldReason,
@@ -252,3 +254,14 @@ class ProfileForm(forms.Form):
         if phone and not (digits.lstrip("+").isdigit() and 6 <= len(digits.lstrip("+")) <= 15):
             raise ValidationError("Enter a phone number of 6 to 15 digits, e.g. +44 20 7946 0000.")
         return phone
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing before the password check once failures pile up."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        wait = login_limits.retry_after(username=username, request=self.request)
+        if wait:
+            raise ValidationError(login_limits.refusal_message(wait), code="throttled")
+        return super().clean()

@@ -57,7 +57,7 @@ class Integration(models.Model):
         help_text="New alerts for the service within this window join the open incident "
         "(0: every new dedup key opens its own incident).",
     )
-    rate_limit_per_minute = models.PositiveIntegerField(default=600)
+    rate_limit_per_minute = models.PositiveIntegerField(default=6000)
     # Heartbeat monitors only.
     heartbeat_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
     heartbeat_grace_seconds = models.PositiveIntegerField(default=60)

@@ -8,12 +8,13 @@ from knox.models import AuthToken
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from incidents import services
+from incidents import login_limits, services
 from incidents.api import serializers as s
 from incidents.enums import UserRole
 from incidents.filters import IncidentFilter, TimelineFilter, UpdateFilter
@@ -51,6 +52,11 @@ class TokenLoginView(APIView):
 
     @extend_schema(request=AuthTokenSerializer, responses=s.TokenSerializer)
     def post(self, request):
+        wait = login_limits.retry_after(
+            username=str(request.data.get("username", "")), request=request
+        )
+        if wait:
+            raise Throttled(wait=wait, detail=login_limits.refusal_message(wait))
         credentials = AuthTokenSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)
         instance, token = AuthToken.objects.create(credentials.validated_data["user"])

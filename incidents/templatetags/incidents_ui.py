@@ -78,6 +78,8 @@ def event_summary(event: TimelineEvent) -> str:
         return f"{label}: {d.get('body', '')}"
     if kind == EventKind.ATTACHMENT_ADDED:
         return f"Attached {d.get('filename')}"
+    if isinstance(d.get("message"), str):
+        return d["message"]  # other apps' events that say themselves (paged, SLA warning...)
     return ", ".join(f"{k}: {v}" for k, v in d.items() if not isinstance(v, dict | list))
 
 

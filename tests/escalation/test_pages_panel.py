@@ -163,3 +163,9 @@ def test_panel_runs_constant_queries(client, responder, clock, team, django_asse
     assert html.count("(level ") >= 6
     with django_assert_max_num_queries(counts[0]):
         panel(client, incident)
+
+
+def test_timeline_says_who_was_paged_and_why_in_words(client, responder, paged):
+    client.force_login(responder)
+    html = client.get(f"/incidents/{paged.number}/timeline/").content.decode()
+    assert '<span class="event-text">Paged alice via schedule Primary at level 1.</span>' in html

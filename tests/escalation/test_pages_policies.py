@@ -113,23 +113,42 @@ def test_responders_read_policies_and_managers_write(client, responder, alice):
         == 403
     )
     assert client.get("/policies/new/").status_code == 403
-    assert client.post("/policies/", {"service": service.slug, "policy": p.pk}).status_code == 403
+    assert client.post(f"/policies/services/{service.slug}/", {"policy": p.pk}).status_code == 403
     assert client.get("/policies/424242/").status_code == 404
 
 
-def test_manager_assigns_a_policy_to_a_service(client, manager, alice):
+def test_manager_sets_a_services_policy_and_support_hours(client, manager, alice):
     p = policy(name="Checkout", levels=[{"targets": [alice]}])
     service = ServiceFactory(name="Checkout API", slug="checkout")
     client.force_login(manager)
 
-    response = client.post("/policies/", {"service": "checkout", "policy": p.pk})
-    bad = client.post("/policies/", {"service": "nope", "policy": p.pk})
+    response = client.post(
+        "/policies/services/checkout/",
+        {
+            "policy": p.pk,
+            "time_zone": "Europe/London",
+            "support_days": ["0", "1", "2", "3", "4"],
+            "support_start": "09:00",
+            "support_end": "17:00",
+        },
+    )
+    half = client.post(
+        "/policies/services/checkout/", {"time_zone": "UTC", "support_start": "09:00"}
+    )
 
     assert response.status_code == 302
-    assert ServiceOnCall.objects.get(service=service).policy == p
-    assert bad.status_code == 400 and b"id_service_error" in bad.content
+    oncall = ServiceOnCall.objects.get(service=service)
+    assert (oncall.policy, oncall.time_zone, oncall.support_days) == (
+        p,
+        "Europe/London",
+        [0, 1, 2, 3, 4],
+    )
+    assert half.status_code == 400 and b"id_support_end_error" in half.content
+    assert client.get("/policies/services/nope/").status_code == 404
     html = client.get("/policies/").content.decode()
-    assert '<th scope="row">Checkout API</th><td>—</td>\n      <td>Checkout</td>' in html
+    assert "<td>Checkout</td>\n      <td>09:00\u201317:00 Europe/London</td>" in html
+    form = client.get("/policies/services/checkout/").content.decode()
+    assert 'value="17:00"' in form
 
 
 def test_policies_page_runs_constant_queries(

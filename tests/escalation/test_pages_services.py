@@ -49,9 +49,9 @@ def test_level_delete_closes_the_gap(alice, bob, carol):
 def test_service_policy_set_and_clear():
     service = ServiceFactory()
     p = policy()
-    services.service_policy_set(service=service, policy=p)
+    services.service_oncall_set(service=service, policy=p)
     assert ServiceOnCall.objects.get(service=service).policy == p
-    services.service_policy_set(service=service, policy=None)
+    services.service_oncall_set(service=service, policy=None)
     assert ServiceOnCall.objects.get(service=service).policy is None
 
 
