@@ -263,3 +263,17 @@ def test_user_without_rules_gets_email_at_their_account_address(clock, team):
     assert list(Notification.objects.values_list("channel", "address")) == [
         ("email", "dora@example.com")
     ]
+
+
+def test_a_user_over_the_hourly_cap_is_a_visible_paging_error(clock, team, alice, settings):
+    settings.ESCALATION_NOTIFY_MAX_PER_HOUR = 1
+    policy(name="P", team=team, is_team_default=True, levels=[{"targets": [alice]}])
+    first, second = IncidentFactory(team=team), IncidentFactory(team=team)
+
+    runs_fire_due()
+
+    assert messages(first, "paged") == ["Paged alice directly at level 1."]
+    assert messages(second, "paged") == []
+    assert messages(second, "paging_error") == [
+        "Nobody was paged at level 1: alice was sent 1 notifications this hour already."
+    ]
