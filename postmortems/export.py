@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from postmortems.models import Postmortem
+from postmortems.slo import postmortem_impact
 
 SECTION_TITLES = [
     ("summary", "Summary"),
@@ -35,6 +36,7 @@ def _cell(text: str) -> str:
 
 def to_markdown(postmortem: Postmortem) -> str:
     incident = postmortem.incident
+    impact = postmortem_impact(postmortem)
     lines = [
         f"# Postmortem: {postmortem.title}",
         "",
@@ -60,6 +62,7 @@ def to_markdown(postmortem: Postmortem) -> str:
         f"- Financial: {postmortem.financial_impact or '—'}",
         f"- Security: {postmortem.security_impact or '—'}",
         f"- Compliance: {postmortem.compliance_impact or '—'}",
+        *([f"- Error budget: {impact['text']}"] if impact else []),
         "",
         "## Timeline",
         "",

@@ -226,15 +226,22 @@ def postmortem_impact(postmortem) -> dict | None:
     incident = postmortem.incident
     if incident.service_id is None:
         return None
-    slo = ServiceLevelObjective.objects.filter(service_id=incident.service_id).first()
+    slo = (
+        ServiceLevelObjective.objects.select_related("service")
+        .filter(service_id=incident.service_id)
+        .first()
+    )
     if slo is None:
         return None
     _, ended = impact_window(incident, now=timezone.now())
     budget = error_budget(slo, now=ended)
-    return {
-        "budget": budget,
-        "share_percent": incident_share(incident, budget),
-    }
+    share = incident_share(incident, budget)
+    text = (
+        f"this incident used {share}% of the error budget of {slo.service.name} "
+        f"({float(slo.target):g}% over {slo.window_days} days); at the end of its impact "
+        f"{budget.consumed_percent}% was consumed, {budget.left_percent}% left."
+    )
+    return {"budget": budget, "share_percent": share, "text": text}
 
 
 def slos_in_scope(team: int | None = None, service: int | None = None):

@@ -170,4 +170,6 @@ def test_postmortem_page_impact_section_shows_budget(client, service_b):
 
     html = client.get(f"/postmortems/{postmortem.pk}/").content.decode()
 
-    assert "this incident used 29.76% of the error budget of B" in html
+    assert "this incident used 29.76% of the error budget of B (99.5% over 7 days)" in html
+    markdown = client.get(f"/postmortems/{postmortem.pk}/export.md").content.decode()
+    assert "- Error budget: this incident used 29.76% of the error budget of B" in markdown
