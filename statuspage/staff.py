@@ -63,6 +63,10 @@ def incident_panel(request: HttpRequest, number: str) -> HttpResponse:
             )
         except (Conflict, ValidationError) as failure:
             error = "; ".join(getattr(failure, "messages", [str(failure)]))
+        else:
+            if not request.htmx:  # the form posted without JavaScript: back to the page
+                messages.success(request, f"{incident.number} is on the status page.")
+                return redirect("incidents:detail", number=incident.number)
     public = (
         PublicIncident.objects.filter(incident=incident)
         .prefetch_related("components", "updates")

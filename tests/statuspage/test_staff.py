@@ -177,6 +177,7 @@ def test_publish_from_the_incident_panel(client, responder, incident, api_compon
             "components": [api_component.pk],
             "component_status": "major_outage",
         },
+        HTTP_HX_REQUEST="true",
     )
     assert "Published as" in response.content.decode()
     public = PublicIncident.objects.get()
@@ -186,3 +187,19 @@ def test_publish_from_the_incident_panel(client, responder, incident, api_compon
     page = client.get("/status/").content.decode()
     assert "Checkout errors" in page and "Some payments fail." in page
     assert "SECRET" not in page
+
+
+def test_publishing_without_javascript_returns_to_the_incident_page(client, responder, incident):
+    client.force_login(responder)
+    response = client.post(
+        f"/incidents/{incident.number}/status-page/",
+        {
+            "title": "Slow pages",
+            "impact": "minor",
+            "body": "Slow.",
+            "component_status": "partial_outage",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/incidents/{incident.number}/"
+    assert PublicIncident.objects.get().name == "Slow pages"

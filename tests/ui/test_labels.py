@@ -1,0 +1,73 @@
+"""Every control of the responder pages has a label a screen reader announces."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.factories import IncidentFactory
+from tests.statuspage.factories import ComponentFactory
+
+pytestmark = pytest.mark.django_db
+
+UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
+
+
+class Controls(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.controls, self.label_for, self.open_labels = [], set(), 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "label":
+            self.open_labels += 1
+            if attrs.get("for"):
+                self.label_for.add(attrs["for"])
+        elif tag in ("input", "select", "textarea"):
+            if tag == "input" and attrs.get("type") in UNLABELLED_TYPES:
+                return
+            named = "aria-label" in attrs or "aria-labelledby" in attrs
+            self.controls.append((attrs.get("name"), attrs.get("id"), named or self.open_labels))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.open_labels -= 1
+
+    def unlabelled(self) -> list:
+        return [
+            name
+            for name, id_, labelled in self.controls
+            if not labelled and id_ not in self.label_for
+        ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/incidents/",
+        "/incidents/new/",
+        "{incident}",
+        "{incident}status-page/",
+        "/accounts/profile/",
+        "/status-page/",
+        "/status/subscribe/",
+    ],
+)
+def test_every_control_has_a_label(client, manager, path):
+    incident = IncidentFactory(by=manager)
+    ComponentFactory(name="API")
+    client.force_login(manager)
+    response = client.get(path.format(incident=f"/incidents/{incident.number}/"))
+    assert response.status_code == 200
+    parser = Controls()
+    parser.feed(response.content.decode())
+    assert parser.controls
+    assert parser.unlabelled() == []
+
+
+def test_login_and_password_reset_controls_have_labels(client):
+    for path in ["/accounts/login/", "/accounts/password/reset/"]:
+        parser = Controls()
+        parser.feed(client.get(path).content.decode())
+        assert parser.controls and parser.unlabelled() == []
