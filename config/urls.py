@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("postmortems.urls")),
     path("", include("statuspage.urls")),
     path("", include("integrations.urls")),
+    path("", include("audit.urls")),
     path("", include("incidents.urls")),
 ]
 
