@@ -660,6 +660,13 @@ def _rules_for(user: User) -> list[tuple[NotificationRule | None, str, str, int]
     return rules
 
 
+def over_hourly_cap(user: User, now: datetime) -> bool:
+    """ESCALATION_NOTIFY_MAX_PER_HOUR notifications written for the user in the last hour:
+    a storm must not flood one phone (or run up one SMS bill)."""
+    recent = Notification.objects.filter(recipient=user, created_at__gt=now - timedelta(hours=1))
+    return recent.count() >= settings.ESCALATION_NOTIFY_MAX_PER_HOUR
+
+
 def notify_user(
     *,
     user: User,
@@ -671,15 +678,15 @@ def notify_user(
     incident: Incident | None = None,
     run: EscalationRun | None = None,
     rules: list[tuple[NotificationRule | None, str, str, int]] | None = None,
+    cap_checked: bool = False,
 ) -> list[Notification]:
     """Write one notification per rule of the user, each due after its delay; idempotent.
 
-    Past ESCALATION_NOTIFY_MAX_PER_HOUR for the user nothing more is written: a storm
-    must not flood one phone (or run up one SMS bill).
+    Past the hourly cap nothing more is written (see over_hourly_cap); a caller that
+    checked it already says so with `cap_checked`.
     """
-    cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
-    recent = Notification.objects.filter(recipient=user, created_at__gt=now - timedelta(hours=1))
-    if recent.count() >= cap:
+    if not cap_checked and over_hourly_cap(user, now):
+        cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
         logger.warning("%s: over %d notifications this hour; not sent: %s", user, cap, subject)
         return []
     created = []
@@ -731,11 +738,21 @@ def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
     number = run.level + 1
     level = levels[run.level]
     picks, errors = _resolve_targets(level, lookup)
+    # The step is the level's due time: a retried step (its transaction rolled back) has the
+    # same one and writes nothing twice; "escalate now" to a level paged before is a new step.
+    step = int(run.next_at.timestamp() * 1_000_000)
+    paged = 0
     for user, via in picks:
+        if over_hourly_cap(user, now):
+            # Said on the timeline, never a silent gap in the paging.
+            cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
+            errors.append(f"{user.get_username()} was sent {cap} notifications this hour already")
+            continue
+        paged += 1
         notify_user(
             user=user,
             reason=NotificationReason.PAGE,
-            key=f"page:{run.pk}:{run.loop}:{run.level}:{user.pk}",
+            key=f"page:{run.pk}:{run.loop}:{run.level}:{user.pk}:{step}",
             subject=f"[Vigil] {incident.number} P{incident.priority}: {incident.title}",
             body=(
                 f"{incident.number} needs you: {incident.title}\n"
@@ -746,6 +763,7 @@ def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
             incident=incident,
             run=run,
             rules=lookup.rules(user),
+            cap_checked=True,
         )
         _record(
             incident,
@@ -757,7 +775,9 @@ def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
             loop=run.loop,
         )
     if errors:
-        what = "Nobody on call" if not picks else "Part of the level could not be paged"
+        what = "Part of the level could not be paged"
+        if not paged:
+            what = "Nobody was paged" if picks else "Nobody on call"
         _record(
             incident,
             EventKind.PAGING_ERROR,
@@ -788,7 +808,7 @@ def _claim_due_runs(now: datetime, limit: int, run_id: int | None = None):
     return list(
         qs.select_for_update(skip_locked=True, no_key=True, of=("self", "incident"))
         .select_related("incident", "incident__service")
-        .order_by("next_at")[:limit]
+        .order_by("next_at", "id")[:limit]
     )
 
 

@@ -204,9 +204,12 @@ def test_escalate_now_jumps_to_the_next_or_a_chosen_level(clock, team, two_level
     runs_fire_due()
     assert messages(incident, "paged")[-1] == "Paged carol directly at level 2."
 
+    clock.shift(60)
     services.run_escalate_now(incident=incident, by=bob, level=1)
     runs_fire_due()
     assert messages(incident, "paged")[-1] == "Paged alice via schedule Primary at level 1."
+    # Paged again, not taken for a retry of her first page.
+    assert Notification.objects.filter(recipient__username="alice", reason="page").count() == 2
     assert messages(incident, "escalated") == [
         "bob escalated to level 2 now.",
         "bob escalated to level 1 now.",
@@ -227,7 +230,7 @@ def test_firing_twice_writes_each_notification_once(clock, team, two_levels):
     incident = IncidentFactory(team=team)
     run = EscalationRun.objects.get(incident=incident)
     services._fire(run, START, services._Lookup(START))
-    run.level = 0
+    run.level, run.next_at = 0, START  # as a rolled-back step leaves it
     services._fire(run, START, services._Lookup(START))  # a retried step: same keys, no new rows
 
     assert Notification.objects.count() == 1
@@ -259,4 +262,18 @@ def test_user_without_rules_gets_email_at_their_account_address(clock, team):
 
     assert list(Notification.objects.values_list("channel", "address")) == [
         ("email", "dora@example.com")
+    ]
+
+
+def test_a_user_over_the_hourly_cap_is_a_visible_paging_error(clock, team, alice, settings):
+    settings.ESCALATION_NOTIFY_MAX_PER_HOUR = 1
+    policy(name="P", team=team, is_team_default=True, levels=[{"targets": [alice]}])
+    first, second = IncidentFactory(team=team), IncidentFactory(team=team)
+
+    runs_fire_due()
+
+    assert messages(first, "paged") == ["Paged alice directly at level 1."]
+    assert messages(second, "paged") == []
+    assert messages(second, "paging_error") == [
+        "Nobody was paged at level 1: alice was sent 1 notifications this hour already."
     ]
