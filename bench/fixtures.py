@@ -38,7 +38,7 @@ def seed(incidents: int) -> int:
     """Top the database up to `incidents` seeded incidents; returns how many it holds."""
     have = Incident.objects.count()
     if have < incidents:
-        call_command("seed", incidents=incidents - have, seed=have, batch=20000, verbosity=0)
+        call_command("seed", incidents=incidents - have, seed=have, verbosity=0)
     return max(have, incidents)
 
 

@@ -16,6 +16,7 @@ import secrets
 import signal
 import sys
 import time
+import traceback
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name in args.only:
             print(f"  {name} ...", flush=True)
-            rows += steps[name]()
+            try:
+                rows += steps[name]()
+            except Exception as error:  # one broken scenario must not lose the others
+                traceback.print_exc()
+                rows.append(scenarios.Row(f"{name}: failed", 0, *[math.nan] * 4, note=repr(error)))
     finally:
         stack.stop()
     total = time.monotonic() - started
