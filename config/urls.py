@@ -4,6 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from incidents.urls import auth_urlpatterns
 
+admin.site.site_header = "Vigil administration"
+admin.site.site_title = "Vigil admin"
+admin.site.index_title = "Reference data"
+admin.site.site_url = "/"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("incidents.api.urls")),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -142,6 +143,8 @@ def _render(
         "sla": _sla(incident),
         "update_due": services.next_update_due(incident) if incident.is_open else None,
         "error": error,
+        # Levels fire and acknowledgements arrive while the page is open: keep it current.
+        "poll_seconds": settings.UI_POLL_SECONDS,
         **_paging(incident),
     }
     return render(request, "escalation/panel.html", context, status=status)

@@ -68,7 +68,7 @@ def test_set_up_on_call_and_watch_an_incident_page(page, live_server, log_in, ma
 
     page.get_by_role("link", name="On call", exact=True).click()
     row = page.locator("tr", has_text="Payments primary")
-    expect(row.locator(".who")).to_have_text("maria")
+    expect(row.locator(".who")).to_have_text("maria you")  # the manager is on call now
     expect(row).to_contain_text("Alice Ng")
     screenshot("oncall-now")
 

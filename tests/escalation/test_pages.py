@@ -43,7 +43,12 @@ def test_oncall_page_shows_who_is_on_call_until_when_and_next(client, responder,
     assert "Payments primary" in html
     # Weekly from Mon 23 Feb 09:00 UTC: alice's week ends an hour from now, then bob's.
     row = html[html.index("Payments primary") : html.index("</tr>", html.index("Payments primary"))]
-    assert "<strong>alice</strong>" in row
+    assert "<strong>alice</strong>" in row and "you" not in row
+    client.force_login(alice)
+    assert (
+        '<strong>alice</strong> <span class="badge you">you</span>'
+        in client.get("/oncall/").content.decode()
+    )
     assert ">Mon 2 Mar 09:00</time></td>\n    <td>bob</td>" in row
 
 

@@ -62,6 +62,7 @@ def test_panel_shows_who_was_paged_next_level_and_clocks(client, responder, page
     assert 'Time to resolve:\n      due <time datetime="2026-01-07T18:00:00+00:00">' in html
     assert 'Next stakeholder update due <time datetime="2026-01-07T11:00:00+00:00">' in html
     assert "Escalate now" in html
+    assert 'hx-trigger="every 10s" hx-swap="outerHTML"' in html  # live while open
 
 
 def test_escalate_now_pages_the_next_level_at_once(client, responder, paged):
