@@ -9,7 +9,7 @@ DEMO_COMMANDS := demo demo_escalation demo_statuspage demo_postmortems demo_inte
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/vigil} \
            REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15}
 
-.PHONY: install install-dev run test lint security deps-audit format bench clean
+.PHONY: install install-dev run test lint security deps-audit chaos format bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ security: install-dev deps-audit
 
 deps-audit: install-dev
 	$(BIN)/python scripts/audit_dependencies.py
+
+# Fault tests only: each starts its own PostgreSQL (never the shared one) and breaks it.
+# They are quick, so `make test` runs them too.
+chaos: install-dev
+	$(TEST_ENV) $(BIN)/pytest -m chaos $(PYTEST_ARGS)
 
 format: install-dev
 	$(BIN)/ruff check --fix .

@@ -1,7 +1,8 @@
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
 
@@ -77,3 +78,40 @@ class UserTimeZoneMiddleware:
             timezone.activate(ZoneInfo(request.user.time_zone))
         except (ValueError, ZoneInfoNotFoundError):
             timezone.deactivate()  # a zone that no longer exists: the default one
+
+
+DATABASE_DOWN = "Vigil's database is unavailable; please retry in a few seconds."
+
+
+def database_unavailable(request) -> HttpResponse:
+    """503 with Retry-After, as JSON for the API and as a short page for people."""
+    if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"detail": DATABASE_DOWN}, status=503)
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Vigil is unavailable</title>"
+            f"<h1>Vigil is unavailable</h1><p>{DATABASE_DOWN}</p>",
+            status=503,
+        )
+    response["Retry-After"] = "10"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """While PostgreSQL is down or restarting, answer a clear 503 instead of a stack trace.
+
+    Views' errors come here; a middleware's (a session looked up for the time zone, say)
+    reach handler500, which answers the same. Django re-checks its connection on the next
+    request (CONN_HEALTH_CHECKS), so the site recovers by itself once the database is back.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError | InterfaceError):
+            return database_unavailable(request)
+        return None
