@@ -605,6 +605,7 @@ class _Lookup:
         self.at = at
         self._users: dict[tuple[str, int], list[User]] = {}
         self._rules: dict[int, list[tuple[NotificationRule | None, str, str, int]]] = {}
+        self._written: dict[int, int] = {}
 
     def users(self, kind: str, pk: int) -> list[User]:
         if (kind, pk) not in self._users:
@@ -620,6 +621,15 @@ class _Lookup:
                 found = list(members.order_by("username"))
             self._users[kind, pk] = found
         return self._users[kind, pk]
+
+    def over_hourly_cap(self, user: User) -> bool:
+        """As over_hourly_cap(), counted once per batch and then kept up to date here."""
+        if user.pk not in self._written:
+            self._written[user.pk] = _written_last_hour(user, self.at)
+        return self._written[user.pk] >= settings.ESCALATION_NOTIFY_MAX_PER_HOUR
+
+    def wrote(self, user: User, count: int) -> None:
+        self._written[user.pk] = self._written.get(user.pk, 0) + count
 
     def rules(self, user: User) -> list[tuple[NotificationRule | None, str, str, int]]:
         if user.pk not in self._rules:
@@ -660,11 +670,15 @@ def _rules_for(user: User) -> list[tuple[NotificationRule | None, str, str, int]
     return rules
 
 
+def _written_last_hour(user: User, now: datetime) -> int:
+    recent = Notification.objects.filter(recipient=user, created_at__gt=now - timedelta(hours=1))
+    return recent.count()
+
+
 def over_hourly_cap(user: User, now: datetime) -> bool:
     """ESCALATION_NOTIFY_MAX_PER_HOUR notifications written for the user in the last hour:
     a storm must not flood one phone (or run up one SMS bill)."""
-    recent = Notification.objects.filter(recipient=user, created_at__gt=now - timedelta(hours=1))
-    return recent.count() >= settings.ESCALATION_NOTIFY_MAX_PER_HOUR
+    return _written_last_hour(user, now) >= settings.ESCALATION_NOTIFY_MAX_PER_HOUR
 
 
 def notify_user(
@@ -743,13 +757,13 @@ def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
     step = int(run.next_at.timestamp() * 1_000_000)
     paged = 0
     for user, via in picks:
-        if over_hourly_cap(user, now):
+        if lookup.over_hourly_cap(user):
             # Said on the timeline, never a silent gap in the paging.
             cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
             errors.append(f"{user.get_username()} was sent {cap} notifications this hour already")
             continue
         paged += 1
-        notify_user(
+        written = notify_user(
             user=user,
             reason=NotificationReason.PAGE,
             key=f"page:{run.pk}:{run.loop}:{run.level}:{user.pk}:{step}",
@@ -765,6 +779,7 @@ def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
             rules=lookup.rules(user),
             cap_checked=True,
         )
+        lookup.wrote(user, len(written))
         _record(
             incident,
             EventKind.PAGED,
