@@ -19,7 +19,7 @@ def bench_database(django_db_setup, django_db_blocker):
     """A copy of the migrated test database (a template copy takes a second; migrating
     a fresh one takes longer than the whole smoke run)."""
     db = settings.DATABASES["default"]
-    name = db["NAME"] + "_bench"
+    name = db["NAME"] + "_smoke"
     server = {k.lower(): db[k] for k in ("HOST", "PORT", "USER", "PASSWORD") if db.get(k)}
 
     def admin(statement: sql.Composable) -> None:
@@ -31,6 +31,14 @@ def bench_database(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         connections.close_all()  # a template must have no other session
+        # Threads of earlier live-server tests leave idle connections behind; they are
+        # health-checked before reuse, so ending them is safe.
+        admin(
+            sql.SQL(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = {} AND pid <> pg_backend_pid()"
+            ).format(sql.Literal(db["NAME"]))
+        )
         admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(

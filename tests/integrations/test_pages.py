@@ -1,8 +1,14 @@
+import json
+import re
+
 import pytest
+from django.utils import timezone
 
 from integrations import outbound
+from integrations.enums import DEFAULT_SEVERITY_MAP
 from integrations.models import Integration, WebhookDelivery, hash_key
-from tests.factories import IncidentFactory, ServiceFactory
+from integrations.services import integration_for_key
+from tests.factories import IncidentFactory, ServiceFactory, UserFactory
 from tests.integrations.factories import IntegrationFactory
 
 
@@ -109,3 +115,33 @@ def test_webhook_api_is_for_managers(api, responder, manager):
     assert created.json()["secret"].startswith("whsec_")
     bad = api.post("/api/v1/webhooks/", {**body, "event_types": ["nope"]}, format="json")
     assert bad.status_code == 400 and "event_types" in bad.json()
+
+
+def test_admin_adds_an_integration_and_shows_its_key_once(client, db):
+    service = ServiceFactory(slug="checkout")
+    client.force_login(UserFactory(role="admin", is_staff=True, is_superuser=True))
+    now = timezone.now()
+
+    response = client.post(
+        "/admin/integrations/integration/add/",
+        {
+            "name": "Grafana",
+            "service": service.pk,
+            "kind": "generic",
+            "enabled": "on",
+            "severity_map": json.dumps(DEFAULT_SEVERITY_MAP),
+            "auto_resolve": "on",
+            "group_window_seconds": "300",
+            "rate_limit_per_minute": "600",
+            "heartbeat_grace_seconds": "60",
+            "created_at_0": now.strftime("%Y-%m-%d"),
+            "created_at_1": now.strftime("%H:%M:%S"),
+        },
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert "errornote" not in html, re.findall(r"errornote.{0,400}", html, re.S)
+    (key,) = re.findall(r"The key of Grafana is (\w+)", html)
+    assert integration_for_key(key).name == "Grafana"
+    assert key not in client.get("/admin/integrations/integration/").content.decode()

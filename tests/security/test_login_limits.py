@@ -1,4 +1,5 @@
 import logging
+import socket
 
 import pytest
 
@@ -64,3 +65,33 @@ def test_a_successful_login_forgives_the_names_failures(client, responder, setti
     again = web_login(client, "ravi", PASSWORD)
 
     assert ok.status_code == 302 and again.status_code == 302
+
+
+def test_with_the_cache_unreachable_logins_still_work_and_say_so(
+    client, responder, settings, caplog
+):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{dead_port}/0",
+        }
+    }
+    caplog.set_level(logging.ERROR, logger="vigil.security")
+
+    failed = web_login(client, "ravi", "wrong")
+    ok = web_login(client, "ravi", PASSWORD)
+
+    assert (
+        failed.status_code == 200 and "Please enter a correct username" in failed.content.decode()
+    )
+    assert ok.status_code == 302 and "_auth_user_id" in client.session
+    assert any("the cache is unreachable" in r.getMessage() for r in caplog.records)
+
+
+def test_odd_usernames_make_plain_cache_keys(client, db, recwarn):
+    web_login(client, "ünïcode user\n{}" * 20, "wrong")
+
+    assert not [w for w in recwarn if "CacheKeyWarning" in str(w.category)]
