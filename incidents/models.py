@@ -206,13 +206,6 @@ class Incident(models.Model):
             # The desk's default list: open work, newest first, optionally by priority.
             models.Index(fields=["status", "-id"], name="incident_status_recent"),
             models.Index(fields=["priority", "-id"], name="incident_priority_recent"),
-            # Home: open work by priority, and each priority's capped count, read from the
-            # open rows only (a sixth of a big desk) instead of intersecting two whole indexes.
-            models.Index(
-                fields=["priority", "-id"],
-                condition=Q(status__in=sorted(OPEN_STATUSES)),
-                name="incident_open_priority",
-            ),
             models.Index(fields=["team", "status"], name="incident_team_status"),
             models.Index(fields=["assignee", "status"], name="incident_assignee_status"),
             # The list filtered by team, service, category or assignee, newest first (a page of 50
@@ -223,6 +216,12 @@ class Incident(models.Model):
             models.Index(fields=["category", "-id"], name="incident_category_recent"),
             models.Index(fields=["assignee", "-id"], name="incident_assignee_recent"),
             models.Index(fields=["-id"], condition=Q(is_major=True), name="incident_major_recent"),
+            # Home: open incidents by priority (the first 60 in order, and the capped counts).
+            models.Index(
+                fields=["priority", "-id"],
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
+                name="incident_open_priority",
+            ),
             # close_stale_incidents: WHERE status = 'resolved' AND resolved_at < cutoff
             models.Index(
                 fields=["resolved_at"],

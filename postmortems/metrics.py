@@ -127,9 +127,11 @@ class Period:
 
 def incidents(period: Period, team: int | None = None, service: int | None = None) -> QuerySet:
     # incident_created_scope / incident_team_created / incident_service_created cover this.
-    qs = Incident.objects.filter(created_at__gte=period.start, created_at__lt=period.end).exclude(
-        status=Status.CANCELLED
-    )
+    # Private incidents are left out for everyone: a count per team or category would
+    # otherwise tell a responder that a security incident exists.
+    qs = Incident.objects.filter(
+        created_at__gte=period.start, created_at__lt=period.end, is_private=False
+    ).exclude(status=Status.CANCELLED)
     if team:
         qs = qs.filter(team_id=team)
     if service:

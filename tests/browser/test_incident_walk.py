@@ -66,7 +66,7 @@ def test_a_whole_incident_from_triage_to_close(
     page.get_by_label("Internal work note").check()
     page.get_by_label("Text").fill("Rolling back the PSP client to 4.2.")
     page.get_by_role("button", name="Post update").click()
-    page.get_by_label("Public update").check()
+    page.get_by_label("Public update", exact=True).check()
     page.get_by_label("Text").fill("Some card payments fail; we are on it.")
     page.get_by_role("button", name="Post update").click()
     expect(page.locator(".update-public")).to_contain_text("Some card payments fail")

@@ -60,7 +60,7 @@ def test_status_page_during_an_incident_and_after(
     screenshot("during-dark", target=dark)
 
     # A public update from the incident page, with its status page status, shows there too.
-    page.get_by_label("Public update").check()
+    page.get_by_label("Public update", exact=True).check()
     page.get_by_label("Text").fill("A fix is out; we are watching the error rate.")
     page.get_by_label("Status page status").select_option("monitoring")
     page.get_by_role("button", name="Post update").click()

@@ -8,9 +8,12 @@ import glob
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -71,11 +74,12 @@ def get(url: str, headers: dict[str, str]) -> tuple[int, str, dict]:
         return error.code, error.read().decode(), dict(error.headers)
 
 
-@pytest.fixture
-def stack(tmp_path):
+@pytest.fixture(scope="module")
+def database():
+    """One private cluster, migrated once, for the tests of this module."""
     database = PrivatePostgres().init()
     database.start()
-    env = {
+    database.env = {
         **os.environ,
         "DATABASE_URL": database.url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -88,21 +92,26 @@ def stack(tmp_path):
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT, env=env, check=True, capture_output=True, timeout=300,
+        cwd=ROOT, env=database.env, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
+    yield database
+    database.stop()
+    shutil.rmtree(database.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def stack(database, tmp_path):
     port = free_port()
     with open(tmp_path / "web.log", "w") as log:
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
-            cwd=ROOT, env=env, stdout=log, stderr=log,
+            cwd=ROOT, env=database.env, stdout=log, stderr=log,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(base), timeout=60)
-        yield database, base
+        yield database, base, web
         web.terminate()
         web.wait(timeout=30)
-    database.stop()
-    shutil.rmtree(database.folder, ignore_errors=True)
 
 
 def _answers(base: str) -> bool:
@@ -113,7 +122,7 @@ def _answers(base: str) -> bool:
 
 
 def test_web_answers_503_while_postgresql_is_down_and_recovers(stack):
-    database, base = stack
+    database, base, _ = stack
 
     database.stop()
     api = get(f"{base}/api/v1/incidents/", API)
@@ -126,3 +135,24 @@ def test_web_answers_503_while_postgresql_is_down_and_recovers(stack):
     assert page[0] == 503 and "Vigil is unavailable" in page[1]
     assert "Traceback" not in api[1] + page[1]
     assert recovered
+
+
+def test_gunicorn_finishes_the_request_it_holds_on_sigterm(stack):
+    _, base, web = stack
+    body = json.dumps({"username": "nobody", "password": "wrong"}).encode()
+    head = (
+        "POST /api/v1/auth/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), 30) as sock:
+        sock.sendall(head.encode() + body[:10])
+        time.sleep(0.5)  # a worker holds the request, waiting for the rest of its body
+        web.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        sock.sendall(body[10:])
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"Unable to log in with provided credentials." in answer
+    assert web.wait(timeout=30) == 0

@@ -12,7 +12,8 @@ P1 ack 15m / resolve 4h, P2 30m / 8h, P3 4h / 3d. Now is 2026-03-01 00:00 UTC.
                                                                           02-13, breached by now
     5  02-27 10:00        3 A   T1   soft web  -      -         -         ack due 14:00, breached;
                                                                           resolve due 03-02: pending
-    x  cancelled (01-20) and one before the period (2025-12-01): never counted
+    x  cancelled (01-20), one before the period (2025-12-01) and a private one (02-01):
+       never counted (a count would reveal a private incident)
 """
 
 import sqlite3
@@ -77,6 +78,7 @@ def known():
     incident("2026-02-27T10:00", 3, a, t1, soft, "web", None, None, None)
     incident("2026-01-20T10:00", 1, a, t1, net, "api", 1, 1, 1, status=Status.CANCELLED)
     incident("2025-12-01T10:00", 1, a, t1, net, "api", 1, 1, 1)
+    incident("2026-02-01T10:00", 1, a, t1, net, "api", 1, 1, 1, is_private=True)
 
     published = Postmortem.objects.create(
         incident=one, title="one", status=PostmortemStatus.PUBLISHED
