@@ -358,6 +358,13 @@ POSTMORTEM_DRAFT_REMINDER_DAYS = env.int("POSTMORTEM_DRAFT_REMINDER_DAYS", defau
 METRICS_WORK_MEM = env("METRICS_WORK_MEM", default="64MB")
 # random_page_cost for the metrics' queries: 1.1 suits SSDs (PostgreSQL's default 4, disks).
 METRICS_RANDOM_PAGE_COST = env.float("METRICS_RANDOM_PAGE_COST", default=1.1)
+# The dashboard is cached per scope this long; a beat task refreshes the default view before
+# it expires. A scope of more incidents than METRICS_INLINE_MAX is computed by a worker (at
+# most METRICS_COMPUTE_SECONDS) while the page says so, never inside a web request.
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=300)
+METRICS_INLINE_MAX = env.int("METRICS_INLINE_MAX", default=50_000)
+METRICS_COMPUTE_SECONDS = env.int("METRICS_COMPUTE_SECONDS", default=600)
+METRICS_QUEUE = env("METRICS_QUEUE", default="celery")
 INCIDENT_PAGE_PANELS += ["postmortems:incident-panel"]
 # Optional AI assist: the full URL of an OpenAI-compatible chat-completions endpoint
 # (e.g. http://127.0.0.1:11434/v1/chat/completions for Ollama). Unset: nothing is sent.
@@ -376,6 +383,11 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 CELERY_BEAT_SCHEDULE["postmortem-reminders"] = {
     "task": "postmortems.tasks.send_reminders",
     "schedule": crontab(minute=0, hour="*/6"),
+}
+CELERY_BEAT_SCHEDULE["metrics-default-dashboard"] = {
+    "task": "postmortems.tasks.refresh_default_dashboard",
+    "schedule": max(METRICS_CACHE_SECONDS - 60, 30),
+    "options": {"expires": max(METRICS_CACHE_SECONDS - 60, 30)},
 }
 
 # Integrations

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
@@ -420,3 +421,52 @@ def dashboard(period: Period, team: int | None = None, service: int | None = Non
             "action_items": action_item_completion(*scope),
             "slos": [b.as_dict() for b in error_budgets(slos_in_scope(team, service))],
         }
+
+
+# --- The dashboard, cached --------------------------------------------------------------------
+
+
+def _dashboard_key(period: Period, team: int | None, service: int | None) -> str:
+    return f"metrics:dashboard:{period.start.isoformat()}:{period.end.isoformat()}:{team}:{service}"
+
+
+def dashboard_refresh(period: Period, team: int | None = None, service: int | None = None) -> dict:
+    """Compute the dashboard and keep it METRICS_CACHE_SECONDS, saying when it was computed."""
+    data = {**dashboard(period, team, service), "computed_at": timezone.now()}
+    key = _dashboard_key(period, team, service)
+    cache.set(key, data, settings.METRICS_CACHE_SECONDS)
+    cache.delete(key + ":computing")
+    return data
+
+
+def dashboard_cached(
+    period: Period, team: int | None = None, service: int | None = None
+) -> dict | None:
+    """The dashboard for a request: from the cache, else computed now for a scope of at most
+    METRICS_INLINE_MAX incidents, else None once a worker was asked to compute it.
+
+    A year of a million incidents takes longer than a web request may run (gunicorn's
+    timeout): such a scope is computed by a worker, and the page says so until it is ready.
+    """
+    key = _dashboard_key(period, team, service)
+    data = cache.get(key)
+    if data is not None:
+        return data
+    if incidents(period, team, service)[: settings.METRICS_INLINE_MAX + 1].count() <= (
+        settings.METRICS_INLINE_MAX
+    ):
+        return dashboard_refresh(period, team, service)
+    # One worker computes a scope at a time, however many people are waiting for it.
+    if cache.add(key + ":computing", True, settings.METRICS_COMPUTE_SECONDS):
+        from postmortems.tasks import refresh_dashboard  # tasks.py imports this module
+
+        refresh_dashboard.apply_async(
+            kwargs={
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+                "team": team,
+                "service": service,
+            },
+            queue=settings.METRICS_QUEUE,
+        )
+    return None

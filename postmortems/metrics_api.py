@@ -127,10 +127,21 @@ class DashboardView(MetricsView):
                 "action_items": serializers.DictField(),
             },
         ),
-        description="Every metric of the dashboard for one scope (see the other endpoints).",
+        description=(
+            "Every metric of the dashboard for one scope (see the other endpoints), cached "
+            "for a few minutes (`computed_at`). A scope of very many incidents is computed "
+            "by a worker: 202 with Retry-After until it is ready."
+        ),
     )
     def get(self, request: Request) -> Response:
-        return Response(metrics.dashboard(**scope_of(request)))
+        data = metrics.dashboard_cached(**scope_of(request))
+        if data is None:
+            return Response(
+                {"detail": "The metrics of this scope are being computed; retry shortly."},
+                status=202,
+                headers={"Retry-After": "10"},
+            )
+        return Response(data)
 
 
 class DurationsView(MetricsView):

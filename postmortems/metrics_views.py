@@ -43,11 +43,17 @@ def dashboard(request):
     form = MetricsFilterForm(request.GET)  # every field is optional: no query is valid
     if not form.is_valid():
         return render(request, "postmortems/metrics.html", {"form": form}, status=400)
-    data = metrics.dashboard(**form.scope())
+    data = metrics.dashboard_cached(**form.scope())
     return render(
         request,
         "postmortems/metrics.html",
-        {"form": form, "data": data, "query": form.query(), "tables": TABLES},
+        {
+            "form": form,
+            "data": data,
+            "computing": data is None,
+            "query": form.query(),
+            "tables": TABLES,
+        },
     )
 
 

@@ -32,6 +32,7 @@ from postmortems import metrics
 from postmortems.enums import ActionStatus, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem
 from tests.factories import CategoryFactory, ServiceFactory, TeamFactory
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -272,6 +273,58 @@ def test_api_metrics_dashboard(api, responder, known, django_assert_max_num_quer
     assert body["sla"]["acknowledge"]["percent"] == 40.0
     assert [r["label"] for r in body["counts_by"]["service"]] == ["A", "B"]
     assert body["postmortems"]["percent"] == 50.0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_dashboard_is_cached_per_scope_saying_when_it_was_computed(
+    api, responder, known, django_assert_max_num_queries
+):
+    api.as_user(responder)
+    first = api.get(f"/api/v1/metrics/?{SCOPE}").json()
+    Incident.objects.filter(service=known["a"]).update(priority=5)  # the cache keeps the old
+
+    with django_assert_max_num_queries(4):  # the user, the filter; no metric query
+        again = api.get(f"/api/v1/metrics/?{SCOPE}").json()
+
+    assert again == first
+    assert first["computed_at"].startswith(NOW.strftime("%Y-%m-%dT%H:%M"))
+    fresh = api.get(f"/api/v1/metrics/?{SCOPE}&service=a").json()  # another scope: computed
+    assert [r["label"] for r in fresh["counts_by"]["priority"]] == ["P5"]
+
+
+def test_default_view_is_kept_warm_by_the_beat_task(
+    client, responder, known, django_assert_max_num_queries
+):
+    from postmortems.tasks import refresh_default_dashboard
+
+    refresh_default_dashboard()
+    client.force_login(responder)
+
+    with django_assert_max_num_queries(4):  # session, user, the filter form; no metric query
+        page = client.get("/metrics/")
+
+    assert page.status_code == 200
+    assert 'id="metrics-computed-at"' in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_huge_scope_is_computed_by_a_worker_never_in_the_request(
+    client, api, responder, known, celery_worker, settings
+):
+    settings.METRICS_INLINE_MAX = 1
+    settings.METRICS_QUEUE = celery_worker.queue
+    client.force_login(responder)
+
+    waiting = client.get(f"/metrics/?{SCOPE}").content.decode()
+    busy = api.as_user(responder).get(f"/api/v1/metrics/?{SCOPE}")
+
+    assert 'id="metrics-computing"' in waiting and 'http-equiv="refresh"' in waiting
+    assert busy.status_code == 202 and busy["Retry-After"] == "10"
+    celery_worker.wait_for_log("refresh_dashboard", timeout=30)
+    wait_until(lambda: api.get(f"/api/v1/metrics/?{SCOPE}").status_code == 200, timeout=60)
+    body = api.get(f"/api/v1/metrics/?{SCOPE}").json()
+    assert body["durations"]["mttr_median"] == 5 * H
+    assert 'id="metrics-computed-at"' in client.get(f"/metrics/?{SCOPE}").content.decode()
 
 
 @time_machine.travel(NOW, tick=False)
