@@ -1,5 +1,10 @@
-"""Escalation lag: N paging runs all due at one instant T, fired by the real beat sweeper
-and worker; lag is how long after T each page was written and sent."""
+"""Escalation lag, fired by the real beat sweeper and worker: lag is how long after its level's
+due time each page was written and sent.
+
+The main rows: N escalations running at once whose next levels fall due spread evenly over a
+few minutes, as real ones do (N / spread levels a second). The stress rows: N levels due at
+one instant, a thundering herd no real system sees; they report how long the backlog takes
+to drain."""
 
 from __future__ import annotations
 
@@ -36,8 +41,9 @@ def _policy() -> EscalationPolicy:
     return policy
 
 
-def _arm(count: int, due_in: float) -> tuple[list[int], object]:
-    """`count` triggered incidents, each with a run due at now + due_in, in one commit.
+def _arm(count: int, due_in: float, spread: float = 0.0) -> tuple[list[int], dict]:
+    """`count` triggered incidents, each with a run due between now + due_in and
+    now + due_in + spread (evenly spaced), in one commit; returns the ids and each one's due time.
 
     Written in bulk rather than through `incident_create` and `run_start` one by one:
     what is measured is the engine firing them, and 10,000 service calls would take
@@ -46,7 +52,7 @@ def _arm(count: int, due_in: float) -> tuple[list[int], object]:
     policy = _policy()
     service = Service.objects.order_by("pk").first()
     now = timezone.now()
-    due = now + timedelta(seconds=due_in)
+    dues = [now + timedelta(seconds=due_in + spread * i / count) for i in range(count)]
     snapshot = escalation_services.policy_snapshot(policy, now)
     incidents = [
         Incident(
@@ -80,11 +86,11 @@ def _arm(count: int, due_in: float) -> tuple[list[int], object]:
                 EscalationRun(
                     incident_id=i.pk, policy=policy, snapshot=snapshot, next_at=due, started_at=now
                 )
-                for i in incidents
+                for i, due in zip(incidents, dues, strict=True)
             ],
             batch_size=5000,
         )
-    return [i.pk for i in incidents], due
+    return [i.pk for i in incidents], {i.pk: due for i, due in zip(incidents, dues, strict=True)}
 
 
 def _settle(ids: list[int]) -> None:
@@ -107,35 +113,61 @@ def _ms(values: list[float], p: float) -> float:
     return data[min(len(data) - 1, max(0, round(p / 100 * len(data) + 0.5) - 1))] * 1000
 
 
-def escalations(count: int, *, due_in: float = 10.0, timeout: float = 240.0) -> list[Row]:
-    ids, due = _arm(count, due_in)
+def _measure(count: int, spread: float, timeout: float) -> tuple[list[float], list[float]]:
+    """Arm `count` runs over `spread` seconds, wait for their pages; lags written and sent."""
+    due_in = 10.0
+    ids, dues = _arm(count, due_in, spread)
     pages = Notification.objects.filter(incident_id__in=ids)
-    deadline = time.monotonic() + due_in + timeout
+    deadline = time.monotonic() + due_in + spread + timeout
     while time.monotonic() < deadline:
         time.sleep(2)
         if pages.filter(sent_at__isnull=False).count() >= count:
             break
-    rows = list(pages.values_list("created_at", "sent_at"))
+    rows = list(pages.values_list("incident_id", "created_at", "sent_at"))
     _settle(ids)
     # A page not written or sent in time counts as infinitely late: p99 is then "inf",
     # not the p99 of the lucky ones.
     missing = [math.inf] * count
-    written = sorted([(c - due).total_seconds() for c, _ in rows] + missing)[:count]
-    sent = sorted([(s - due).total_seconds() for _, s in rows if s is not None] + missing)[:count]
+    written = [(c - dues[i]).total_seconds() for i, c, _ in rows]
+    sent = [(s - dues[i]).total_seconds() for i, _, s in rows if s is not None]
+    return sorted(written + missing)[:count], sorted(sent + missing)[:count]
+
+
+def _row(name: str, lags: list[float], count: int, window: float, note: str) -> Row:
+    done = [lag for lag in lags if lag != math.inf]
+    last = max(done, default=math.nan)
+    row = Row(
+        scenario=name,
+        rate=len(done) / window if done and window > 0 else 0.0,
+        p50=_ms(lags, 50),
+        p95=_ms(lags, 95),
+        p99=_ms(lags, 99),
+        queries=math.nan,
+        errors=count - len(done),
+        note=f"{note}; {len(done):,} done, max lag {last:,.1f} s",
+    )
+    row.extra = {"count": count, "done": len(done), "max_ms": last * 1000}
+    return row
+
+
+def escalations(
+    count: int, *, spread: float = 180.0, burst: int | None = None, timeout: float = 240.0
+) -> list[Row]:
     result = []
-    for name, lags in (("written", written), ("sent", sent)):
+    written, sent = _measure(count, spread, timeout=60.0)
+    rate = f"{count / spread:,.0f} levels/s" if spread else "at once"
+    for what, lags in (("written", written), ("sent", sent)):
         done = [lag for lag in lags if lag != math.inf]
-        last = max(done, default=math.nan)
-        row = Row(
-            scenario=f"escalation: {count:,} due at once, page {name}",
-            rate=len(done) / last if done and last > 0 else 0.0,
-            p50=_ms(lags, 50),
-            p95=_ms(lags, 95),
-            p99=_ms(lags, 99),
-            queries=math.nan,
-            errors=count - len(done),
-            note=f"lag after due time; {len(done):,} in {timeout:.0f} s, last at {last:,.1f} s",
-        )
-        row.extra = {"count": count, "done": len(done), "max_ms": last * 1000}
-        result.append(row)
+        window = spread + max(done, default=0.0)
+        name = f"escalation: {count:,} running, due over {spread:g} s, page {what}"
+        result.append(_row(name, lags, count, window, f"lag after due time; {rate}"))
+    burst = count if burst is None else burst
+    if burst:
+        written, sent = _measure(burst, 0.0, timeout)
+        for what, lags in (("written", written), ("sent", sent)):
+            done = [lag for lag in lags if lag != math.inf]
+            last = max(done, default=0.0)
+            name = f"stress: {burst:,} due at once, page {what}"
+            note = f"drained in {last:,.1f} s (timeout {timeout:.0f} s)"
+            result.append(_row(name, lags, burst, last, note))
     return result

@@ -295,6 +295,10 @@ ESCALATION_REDISPATCH_SECONDS = env.int("ESCALATION_REDISPATCH_SECONDS", default
 # Above the hard time limit: a claim older than this belongs to a dead worker.
 ESCALATION_SEND_LEASE = env.int("ESCALATION_SEND_LEASE", default=CELERY_TASK_TIME_LIMIT + 30)
 # Notifications written for one user in an hour, at most (a flood guard, not a budget).
+# Notifications sent per worker message, and the seconds a message may spend sending before
+# it hands the rest back to the sweeper (well under CELERY_TASK_SOFT_TIME_LIMIT).
+ESCALATION_DELIVER_BATCH = env.int("ESCALATION_DELIVER_BATCH", default=20)
+ESCALATION_DELIVER_BUDGET = env.float("ESCALATION_DELIVER_BUDGET", default=20.0)
 ESCALATION_NOTIFY_MAX_PER_HOUR = env.int("ESCALATION_NOTIFY_MAX_PER_HOUR", default=120)
 ESCALATION_SHIFT_NOTICE_MINUTES = env.int("ESCALATION_SHIFT_NOTICE_MINUTES", default=15)
 CELERY_BEAT_SCHEDULE["escalation-sweep"] = {

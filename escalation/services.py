@@ -9,6 +9,9 @@ compare-and-set, so a redelivered or duplicated message never sends twice.
 from __future__ import annotations
 
 import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +19,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -88,14 +91,26 @@ def _record(incident: Incident, kind: str, message: str, **data: Any) -> None:
 
 def _deliver_task():
     # tasks.py imports this module; the task is looked up when needed to keep one direction.
-    from escalation.tasks import deliver_notification
+    from escalation.tasks import deliver_notifications
 
-    return deliver_notification
+    return deliver_notifications
 
 
 def _dispatch(notification: Notification) -> None:
-    queue = settings.ESCALATION_NOTIFY_QUEUE_PREFIX + notification.channel
-    enqueue_on_commit(_deliver_task().s().set(queue=queue), notification_id=notification.pk)
+    _dispatch_many([notification])
+
+
+def _dispatch_many(notifications: Iterable[Notification]) -> None:
+    """After commit, one message per channel for each ESCALATION_DELIVER_BATCH notifications:
+    a burst of pages costs a few broker publishes and claims, not one of each per page."""
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for notification in notifications:
+        by_channel[notification.channel].append(notification.pk)
+    size = settings.ESCALATION_DELIVER_BATCH
+    for channel, ids in by_channel.items():
+        task = _deliver_task().s().set(queue=settings.ESCALATION_NOTIFY_QUEUE_PREFIX + channel)
+        for start in range(0, len(ids), size):
+            enqueue_on_commit(task, notification_ids=ids[start : start + size])
 
 
 # --- Schedules and contact methods ----------------------------------------------------
@@ -693,11 +708,13 @@ def notify_user(
     run: EscalationRun | None = None,
     rules: list[tuple[NotificationRule | None, str, str, int]] | None = None,
     cap_checked: bool = False,
+    outbox: list[Notification] | None = None,
 ) -> list[Notification]:
     """Write one notification per rule of the user, each due after its delay; idempotent.
 
     Past the hourly cap nothing more is written (see over_hourly_cap); a caller that
-    checked it already says so with `cap_checked`.
+    checked it already says so with `cap_checked`. The ones due now are dispatched, or
+    added to `outbox` for a caller that dispatches a whole batch's at once.
     """
     if not cap_checked and over_hourly_cap(user, now):
         cap = settings.ESCALATION_NOTIFY_MAX_PER_HOUR
@@ -731,12 +748,16 @@ def notify_user(
             continue  # already written by an earlier attempt of the same step
         created.append(notification)
         if delay == 0:
-            _dispatch(notification)
+            if outbox is None:
+                _dispatch(notification)
+            else:
+                outbox.append(notification)
     return created
 
 
-def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
-    """Page the run's current level and move it on. The caller holds the run's row lock."""
+def _fire(run: EscalationRun, now: datetime, lookup: _Lookup, outbox: list[Notification]) -> None:
+    """Page the run's current level and move it on; the pages due now go into `outbox`.
+    The caller holds the run's row lock."""
     incident = run.incident
     if not incident.is_open:
         run.state, run.stopped_at, run.next_at = RunState.STOPPED, now, None
@@ -778,6 +799,7 @@ def _fire(run: EscalationRun, now: datetime, lookup: _Lookup) -> None:
             run=run,
             rules=lookup.rules(user),
             cap_checked=True,
+            outbox=outbox,
         )
         lookup.wrote(user, len(written))
         _record(
@@ -836,12 +858,17 @@ def runs_fire_due(*, run_id: int | None = None, batch: int = 100, budget: float 
             now = timezone.now()
             runs = _claim_due_runs(now, batch, run_id)
             lookup = _Lookup(now)
+            outbox: list[Notification] = []
             for run in runs:
+                pages: list[Notification] = []
                 try:
                     with transaction.atomic():
-                        _fire(run, now, lookup)
+                        _fire(run, now, lookup, pages)
                 except Exception:
                     logger.exception("Escalation run %s failed to fire; it stays due", run.pk)
+                    continue  # its pages were rolled back with it
+                outbox += pages
+            _dispatch_many(outbox)
             fired += len(runs)
         if len(runs) < batch or run_id is not None:
             break
@@ -875,54 +902,88 @@ def notification_from_token(token: str) -> Notification | None:
 
 
 @transaction.atomic
-def _claim_notification(notification_id: int, now: datetime) -> Notification | None:
-    run_id = (
-        Notification.objects.filter(pk=notification_id).values_list("run_id", flat=True).first()
-    )
-    if run_id is not None:
-        # Lock the run before the notification, in the order an acknowledge takes them
-        # (run, then its pending pages), or the two deadlock. This claim then commits
-        # either before the acknowledge (and is sent) or sees it (and is cancelled).
-        run = EscalationRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
-    notification = (
+def _claim_notifications(ids: list[int], now: datetime) -> list[Notification]:
+    """Lock and claim the due, still pending ones among `ids` (three statements for a batch)."""
+    # Lock the runs before the notifications, in the order an acknowledge takes them (run,
+    # then its pending pages), or the two deadlock. The claim then commits either before the
+    # acknowledge (and is sent) or sees it (and is cancelled).
+    of_these = Notification.objects.filter(pk__in=ids).values("run_id")
+    runs = {
+        run.pk: run
+        for run in EscalationRun.objects.select_for_update(no_key=True)
+        .filter(pk__in=of_these)
+        .order_by("pk")
+    }
+    claimed = []
+    for notification in (
         Notification.objects.select_for_update(of=("self",))
         .select_related("incident")
-        .filter(pk=notification_id)
-        .first()
-    )
-    if notification is None or notification.status != NotificationStatus.PENDING:
-        return None
-    if notification.due_at > now:
-        return None
-    if run_id is not None and (run is None or run.state != RunState.ACTIVE):
-        notification.status = NotificationStatus.CANCELLED
-        notification.last_error = f"paging {run.state if run else 'deleted'}"
-        notification.save(update_fields=["status", "last_error"])
-        return None
-    notification.status = NotificationStatus.SENDING
-    notification.attempts += 1
-    notification.claimed_at = now
-    notification.claimed_until = now + timedelta(seconds=settings.ESCALATION_SEND_LEASE)
-    notification.save(update_fields=["status", "attempts", "claimed_at", "claimed_until"])
-    return notification
+        .filter(pk__in=ids)
+        .order_by("pk")
+    ):
+        if notification.status != NotificationStatus.PENDING or notification.due_at > now:
+            continue
+        run = runs.get(notification.run_id)
+        if notification.run_id is not None and (run is None or run.state != RunState.ACTIVE):
+            notification.status = NotificationStatus.CANCELLED
+            notification.last_error = f"paging {run.state if run else 'deleted'}"
+            notification.save(update_fields=["status", "last_error"])
+            continue
+        notification.status = NotificationStatus.SENDING
+        notification.attempts += 1
+        notification.claimed_at = now
+        notification.claimed_until = now + timedelta(seconds=settings.ESCALATION_SEND_LEASE)
+        claimed.append(notification)
+    if claimed:
+        Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(
+            status=NotificationStatus.SENDING,
+            attempts=F("attempts") + 1,
+            claimed_at=now,
+            claimed_until=claimed[0].claimed_until,
+        )
+    return claimed
+
+
+def notifications_deliver(*, notification_ids: list[int]) -> dict[int, str]:
+    """Send each notification once: claimed together, sent one by one outside any
+    transaction, the sent ones recorded together; returns what became of each.
+
+    Past ESCALATION_DELIVER_BUDGET seconds (a slow channel) the rest are handed back
+    unsent, and the sweeper dispatches them again: a batch never outlives its lease.
+    """
+    results = dict.fromkeys(notification_ids, "skipped")
+    claimed = _claim_notifications(notification_ids, timezone.now())
+    deadline = time.monotonic() + settings.ESCALATION_DELIVER_BUDGET
+    sent = []
+    for i, notification in enumerate(claimed):
+        if time.monotonic() > deadline:
+            rest = [n.pk for n in claimed[i:]]
+            Notification.objects.filter(pk__in=rest, status=NotificationStatus.SENDING).update(
+                status=NotificationStatus.PENDING,
+                attempts=F("attempts") - 1,
+                claimed_until=None,
+                dispatched_until=None,
+            )
+            results.update(dict.fromkeys(rest, "returned"))
+            break
+        try:
+            TRANSPORTS[notification.channel].send(notification, ack_url=ack_url(notification))
+        except DeliveryError as error:
+            _delivery_failed(notification, error)
+            results[notification.pk] = "failed"
+            continue
+        sent.append(notification.pk)
+        results[notification.pk] = "sent"
+    if sent:
+        Notification.objects.filter(pk__in=sent, status=NotificationStatus.SENDING).update(
+            status=NotificationStatus.SENT, sent_at=timezone.now(), last_error=""
+        )
+    return results
 
 
 def notification_deliver(*, notification_id: int) -> str:
-    """Send one notification once: claim it, send it outside any transaction, record it."""
-    now = timezone.now()
-    notification = _claim_notification(notification_id, now)
-    if notification is None:
-        return "skipped"
-    transport = TRANSPORTS[notification.channel]
-    try:
-        transport.send(notification, ack_url=ack_url(notification))
-    except DeliveryError as error:
-        _delivery_failed(notification, error)
-        return "failed"
-    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-        status=NotificationStatus.SENT, sent_at=timezone.now(), last_error=""
-    )
-    return "sent"
+    """Send one notification once (see notifications_deliver)."""
+    return notifications_deliver(notification_ids=[notification_id])[notification_id]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -999,8 +1060,7 @@ def notifications_dispatch_due(*, limit: int = 500) -> int:
         )
         lease = now + timedelta(seconds=settings.ESCALATION_REDISPATCH_SECONDS)
         Notification.objects.filter(pk__in=[n.pk for n in due]).update(dispatched_until=lease)
-        for notification in due:
-            _dispatch(notification)
+        _dispatch_many(due)
     return len(due)
 
 

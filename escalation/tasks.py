@@ -18,7 +18,14 @@ def escalation_step(*, run_id: int) -> int:
 
 
 @shared_task
+def deliver_notifications(*, notification_ids: list[int]) -> dict[int, str]:
+    """A batch of one channel's notifications (at most ESCALATION_DELIVER_BATCH)."""
+    return services.notifications_deliver(notification_ids=notification_ids)
+
+
+@shared_task
 def deliver_notification(*, notification_id: int) -> str:
+    """One notification: messages published before batches existed still arrive as these."""
     return services.notification_deliver(notification_id=notification_id)
 
 

@@ -216,7 +216,7 @@ class Incident(models.Model):
             models.Index(fields=["category", "-id"], name="incident_category_recent"),
             models.Index(fields=["assignee", "-id"], name="incident_assignee_recent"),
             models.Index(fields=["-id"], condition=Q(is_major=True), name="incident_major_recent"),
-            # Home: open incidents by priority (the first 60 in order, and the counts).
+            # Home: open incidents by priority (the first 60 in order, and the capped counts).
             models.Index(
                 fields=["priority", "-id"],
                 condition=Q(status__in=sorted(OPEN_STATUSES)),

@@ -235,7 +235,7 @@ def test_sweeper_does_not_redispatch_into_a_backlog(paged, clock, settings):
 
 def test_stale_claim_of_a_dead_worker_is_retried(paged, clock, settings, smtp):
     _, notification = paged
-    services._claim_notification(notification.pk, START)  # a worker took it, then died
+    services._claim_notifications([notification.pk], START)  # a worker took it, then died
 
     clock.shift(timedelta(seconds=settings.ESCALATION_SEND_LEASE + 1))
     services.notifications_dispatch_due()

@@ -229,9 +229,10 @@ def test_page_button_restarts_paging(clock, team, two_levels, bob):
 def test_firing_twice_writes_each_notification_once(clock, team, two_levels):
     incident = IncidentFactory(team=team)
     run = EscalationRun.objects.get(incident=incident)
-    services._fire(run, START, services._Lookup(START))
+    services._fire(run, START, services._Lookup(START), [])
     run.level, run.next_at = 0, START  # as a rolled-back step leaves it
-    services._fire(run, START, services._Lookup(START))  # a retried step: same keys, no new rows
+    # A retried step: same keys, no new rows.
+    services._fire(run, START, services._Lookup(START), [])
 
     assert Notification.objects.count() == 1
 

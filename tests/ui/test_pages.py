@@ -48,6 +48,19 @@ def test_home_shows_what_needs_me_open_work_by_priority_and_my_tasks(
     assert open_section.index("Payments down") < open_section.index("P2 - High")
 
 
+def test_home_counts_open_incidents_per_priority_up_to_a_cap(signed_in, service, monkeypatch):
+    """A big desk's home page stops counting at the cap instead of counting every open row."""
+    monkeypatch.setattr("incidents.views.HOME_COUNT_CAP", 2)
+    for i in range(3):
+        IncidentFactory(title=f"Disk full {i}", service=service, impact=1, urgency=1)
+    IncidentFactory(title="One P3", service=service, impact=2, urgency=2)
+
+    page = re.sub(r"\s+", " ", text(signed_in.get("/")).split('id="open-title"')[1])
+
+    assert "2+ open" in page and "All 2+ open P1" in page
+    assert "1 open" in page
+
+
 def test_home_refreshes_a_fragment_that_holds_no_inputs(signed_in, incident, settings):
     settings.UI_POLL_SECONDS = 7
     home = text(signed_in.get("/"))

@@ -43,8 +43,8 @@ def fill_desk(n, me):
 
 
 PAGES = [
-    ("/", 6),
-    ("/home/live/", 6),
+    ("/", 7),
+    ("/home/live/", 7),
     ("/incidents/", 8),
     ("/incidents/?status=triggered&priority=3&q=thing&sort=priority", 8),
     ("/incidents/new/", 7),
