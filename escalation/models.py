@@ -414,6 +414,8 @@ class Notification(models.Model):
                 condition=Q(status="sending"),
                 name="notification_claimed",
             ),
+            # The per-user hourly cap: WHERE recipient_id = u AND created_at > now - 1h
+            models.Index(fields=["recipient", "created_at"], name="notification_recent"),
         ]
 
     def __str__(self) -> str:

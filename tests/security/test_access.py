@@ -203,25 +203,6 @@ def test_disabled_user_is_out_at_once_by_token_and_session(api, client, responde
     assert client.get("/").status_code == 302  # to the login page
 
 
-@pytest.mark.parametrize(
-    ("path", "fields"),
-    [
-        ("/api/v1/incidents/{number}/", {"number": "INC-1", "status": "closed", "reopen_count": 9}),
-        ("/api/v1/priority-matrix/{id}/", {"impact": 3, "urgency": 3}),
-    ],
-)
-def test_read_only_fields_cannot_be_written(api, admin_user, path, fields):
-    incident = IncidentFactory()
-    entry_id = api.as_user(admin_user).get("/api/v1/priority-matrix/").json()[0]["id"]
-    url = fill(path, {"number": incident.number, "id": entry_id})
-    before = api.get(url).json()
-
-    api.patch(url, fields, format="json")
-
-    after = api.get(url).json()
-    assert {k: after[k] for k in fields} == {k: before[k] for k in fields}
-
-
 def test_request_schemas_carry_no_read_only_field():
     """With COMPONENT_SPLIT_REQUEST, a field the API will not write is never offered."""
     offered = {
