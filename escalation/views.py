@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,7 +36,7 @@ from escalation.models import (
 )
 from incidents.enums import UserRole
 from incidents.exceptions import Conflict
-from incidents.forms import add_service_errors
+from incidents.forms import submit
 from incidents.models import Service
 
 FINAL_SCHEDULE_DAYS = 14
@@ -58,11 +58,6 @@ def oncall_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 def _require_manager(request: HttpRequest) -> None:
     if not request.user.is_manager:
         raise PermissionDenied("Only managers change schedules and policies.")
-
-
-def _failed(form: Any, error: ValidationError) -> int:
-    add_service_errors(form, error)
-    return 400
 
 
 # --- Who is on call now --------------------------------------------------------------------
@@ -145,17 +140,16 @@ def schedule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                if schedule:
-                    services.schedule_update(schedule=schedule, **form.cleaned_data)
-                else:
-                    schedule = services.schedule_create(**form.cleaned_data)
-            except ValidationError as error:
-                status = _failed(form, error)
-            else:
-                messages.success(request, f"Schedule {schedule.name} saved.")
-                return redirect("escalation:schedule", pk=schedule.pk)
+        if saved := submit(
+            form,
+            lambda data: (
+                services.schedule_update(schedule=schedule, **data)
+                if schedule
+                else services.schedule_create(**data)
+            ),
+        ):
+            messages.success(request, f"Schedule {saved.name} saved.")
+            return redirect("escalation:schedule", pk=saved.pk)
     context = {"form": form, "schedule": schedule}
     return render(request, "escalation/schedule_form.html", context, status=status)
 
@@ -191,17 +185,16 @@ def layer_edit(request: HttpRequest, pk: int, layer_pk: int | None = None) -> Ht
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                if layer:
-                    services.layer_update(layer=layer, **form.cleaned_data)
-                else:
-                    services.layer_create(schedule=schedule, **form.cleaned_data)
-            except ValidationError as error:
-                status = _failed(form, error)
-            else:
-                messages.success(request, "Layer saved.")
-                return redirect("escalation:schedule", pk=schedule.pk)
+        if submit(
+            form,
+            lambda data: (
+                services.layer_update(layer=layer, **data)
+                if layer
+                else services.layer_create(schedule=schedule, **data)
+            ),
+        ):
+            messages.success(request, "Layer saved.")
+            return redirect("escalation:schedule", pk=schedule.pk)
     context = {"form": form, "schedule": schedule, "layer": layer}
     return render(request, "escalation/layer_form.html", context, status=status)
 
@@ -221,14 +214,11 @@ def layer_delete(request: HttpRequest, pk: int, layer_pk: int) -> HttpResponse:
 def override_add(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = get_object_or_404(Schedule, pk=pk)
     form = f.OverrideForm(request.POST)
-    if form.is_valid():
-        try:
-            services.override_create(schedule=schedule, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"{form.cleaned_data['user'].username} covers the span.")
-            return redirect("escalation:schedule", pk=pk)
+    if override := submit(
+        form, lambda data: services.override_create(schedule=schedule, by=request.user, **data)
+    ):
+        messages.success(request, f"{override.user.username} covers the span.")
+        return redirect("escalation:schedule", pk=pk)
     return _schedule_page(request, pk, override_form=form, status=400)
 
 
@@ -286,14 +276,9 @@ def service_oncall(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                services.service_oncall_set(service=service, **form.cleaned_data)
-            except ValidationError as error:
-                status = _failed(form, error)
-            else:
-                messages.success(request, f"On-call settings of {service.name} saved.")
-                return redirect("escalation:policies")
+        if submit(form, lambda data: services.service_oncall_set(service=service, **data)):
+            messages.success(request, f"On-call settings of {service.name} saved.")
+            return redirect("escalation:policies")
     context = {"form": form, "service": service}
     return render(request, "escalation/service_oncall.html", context, status=status)
 
@@ -322,17 +307,16 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                if policy:
-                    services.policy_update(policy=policy, **form.cleaned_data)
-                else:
-                    policy = services.policy_create(**form.cleaned_data)
-            except ValidationError as error:
-                status = _failed(form, error)
-            else:
-                messages.success(request, f"Policy {policy.name} saved.")
-                return redirect("escalation:policy", pk=policy.pk)
+        if saved := submit(
+            form,
+            lambda data: (
+                services.policy_update(policy=policy, **data)
+                if policy
+                else services.policy_create(**data)
+            ),
+        ):
+            messages.success(request, f"Policy {saved.name} saved.")
+            return redirect("escalation:policy", pk=saved.pk)
     context = {
         "form": form,
         "policy": policy,
@@ -420,14 +404,9 @@ def my_notifications(request: HttpRequest) -> HttpResponse:
     user = request.user
     if "kind" in request.POST:
         method_form = f.ContactMethodForm(request.POST)
-        if method_form.is_valid():
-            try:
-                services.contact_method_create(user=user, **method_form.cleaned_data)
-            except ValidationError as error:
-                add_service_errors(method_form, error)
-            else:
-                messages.success(request, "Contact method added.")
-                return redirect("escalation:my-notifications")
+        if submit(method_form, lambda data: services.contact_method_create(user=user, **data)):
+            messages.success(request, "Contact method added.")
+            return redirect("escalation:my-notifications")
         return _my_notifications(request, status=400, method_form=method_form)
     rule_form = f.NotificationRuleForm(request.POST, user=user)
     if rule_form.is_valid():

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -37,6 +38,21 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             target = None
         for message in messages:
             form.add_error(target, message)
+
+
+Saved = TypeVar("Saved")
+
+
+def submit(form: forms.Form, write: Callable[[dict], Saved]) -> Saved | None:
+    """`write(form.cleaned_data)` through a service, if the form is valid. None when the form
+    or the service refuses; the service's errors are then beside the fields they name."""
+    if not form.is_valid():
+        return None
+    try:
+        return write(form.cleaned_data)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
 
 
 def active_users() -> Any:

@@ -637,14 +637,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = f.ProfileForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.user_update_profile(user=user, **form.cleaned_data)
-            except ValidationError as error:
-                f.add_service_errors(form, error)
-            else:
-                messages.success(request, "Profile saved.")
-                return redirect("profile")
+        if f.submit(form, lambda data: services.user_update_profile(user=user, **data)):
+            messages.success(request, "Profile saved.")
+            return redirect("profile")
         status = 400
     return render(request, "incidents/profile.html", {"form": form}, status=status)
 

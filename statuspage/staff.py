@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents.enums import UserRole
 from incidents.exceptions import Conflict
-from incidents.forms import add_service_errors
+from incidents.forms import submit
 from incidents.models import Incident, Service
 from statuspage import selectors, services
 from statuspage.enums import ComponentStatus, IncidentImpact, MaintenanceStatus
@@ -187,14 +187,14 @@ def component_status(request: HttpRequest, pk: int) -> HttpResponse:
 def component_add(request: HttpRequest) -> HttpResponse:
     _require(request, UserRole.MANAGER)
     form = ComponentForm(request.POST, prefix="component")
-    if form.is_valid():
-        fields = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
-        try:
-            component = services.component_create(**fields)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            return _done(request, f"{component.name} added.")
+    # Blank choices fall back to the service's defaults rather than overriding them.
+    if component := submit(
+        form,
+        lambda data: services.component_create(
+            **{k: v for k, v in data.items() if v not in (None, "")}
+        ),
+    ):
+        return _done(request, f"{component.name} added.")
     return _manage_page(request, status=400, component_form=form)
 
 
@@ -203,13 +203,8 @@ def component_add(request: HttpRequest) -> HttpResponse:
 def maintenance_add(request: HttpRequest) -> HttpResponse:
     _require(request, UserRole.RESPONDER)
     form = MaintenanceForm(request.POST, prefix="window")
-    if form.is_valid():
-        try:
-            maintenance = services.maintenance_create(**form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            return _done(request, f"{maintenance.name} scheduled.")
+    if maintenance := submit(form, lambda data: services.maintenance_create(**data)):
+        return _done(request, f"{maintenance.name} scheduled.")
     return _manage_page(request, status=400, maintenance_form=form)
 
 
@@ -221,12 +216,9 @@ def maintenance_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         if action == "extend":
             form = ExtendForm(request.POST, prefix=f"extend-{pk}")
-            if not form.is_valid():
-                return _manage_page(request, status=400, extend_form=form, extend_id=pk)
-            try:
-                services.maintenance_extend(maintenance=maintenance, **form.cleaned_data)
-            except ValidationError as error:
-                add_service_errors(form, error)
+            if not submit(
+                form, lambda data: services.maintenance_extend(maintenance=maintenance, **data)
+            ):
                 return _manage_page(request, status=400, extend_form=form, extend_id=pk)
             return _done(request, f"{maintenance.name} extended.")
         if action == "start":
