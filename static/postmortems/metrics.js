@@ -2,13 +2,9 @@
 (function () {
   "use strict";
   var source = document.getElementById("metrics-data");
-  if (!source || !window.Chart) { return; }
+  if (!source || !window.vigilChartColor) { return; }
   var data = JSON.parse(source.textContent);
-  var style = getComputedStyle(document.documentElement);
-  var color = function (name) { return style.getPropertyValue(name).trim() || "#1f5fbf"; };
-  Chart.defaults.color = color("--fg");
-  Chart.defaults.borderColor = color("--line");
-  Chart.defaults.animation = false;
+  var color = window.vigilChartColor;
   var hours = function (s) { return s === null ? null : Math.round(s / 36) / 100; };
   var labels = function (rows) { return rows.map(function (r) { return r.label; }); };
 

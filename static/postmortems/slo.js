@@ -3,13 +3,9 @@
   "use strict";
   var source = document.getElementById("slo-data");
   var canvas = document.querySelector("canvas[data-chart=burn]");
-  if (!source || !canvas || !window.Chart) { return; }
+  if (!source || !canvas || !window.vigilChartColor) { return; }
   var data = JSON.parse(source.textContent);
-  var style = getComputedStyle(document.documentElement);
-  var color = function (name) { return style.getPropertyValue(name).trim() || "#1f5fbf"; };
-  Chart.defaults.color = color("--fg");
-  Chart.defaults.borderColor = color("--line");
-  Chart.defaults.animation = false;
+  var color = window.vigilChartColor;
   var days = data.burn.map(function (p) { return p.day; });
   canvas.chart = new Chart(canvas, {
     type: "line",
