@@ -148,7 +148,8 @@ def _count_repeat(
 
     Nine alerts in ten repeat one (a flapping check, a monitor re-sending), so this path
     takes no transaction of its own, reads nothing first and holds the alert's row lock
-    for one statement only; everything else goes the long way, `_trigger`.
+    for one statement only; everything else goes the long way, `_trigger`. The event's
+    data is `_record`'s, built in SQL from the row the statement counted.
     """
     sql = f"""
         WITH repeated AS (
