@@ -510,18 +510,21 @@ _TRANSITION_RULES = {
 }
 
 
-def incidents_close_stale(*, now: datetime | None = None) -> int:
-    """Close resolved incidents whose reporter has not confirmed within the auto-close period."""
+def incidents_close_stale(*, now: datetime | None = None) -> tuple[int, bool]:
+    """Close a batch of resolved incidents, oldest first, whose reporter has not confirmed
+    within the auto-close period; returns how many it closed and whether more may wait."""
+    limit = settings.INCIDENT_AUTO_CLOSE_BATCH
     cutoff = (now or timezone.now()) - timedelta(days=settings.INCIDENT_AUTO_CLOSE_DAYS)
     stale = Incident.objects.filter(status=Status.RESOLVED, resolved_at__lt=cutoff)
+    batch = list(stale.order_by("resolved_at").only("pk")[:limit])
     closed = 0
-    for incident in stale.only("pk").iterator():
+    for incident in batch:
         try:
             incident_transition(incident=incident, action="close", by=None)
         except TransitionNotAllowed:
             continue  # reopened or closed by someone else since the query
         closed += 1
-    return closed
+    return closed, len(batch) == limit
 
 
 # --- Roles, tasks, runbooks -------------------------------------------------------------
