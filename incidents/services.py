@@ -757,13 +757,11 @@ def _attachment_content_type(upload: UploadedFile) -> str:
     )
 
 
-@transaction.atomic
 def attachment_add(*, incident: Incident, by: User | None, upload: UploadedFile) -> Attachment:
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload.size > limit:
         raise TooLarge(f"Attachments are limited to {limit // (1024 * 1024)} MB.")
     content_type = _attachment_content_type(upload)
-    incident = _locked(incident)
     filename = (upload.name or "attachment").rsplit("/", 1)[-1][:200]
     attachment = Attachment(
         incident=incident,
@@ -772,19 +770,22 @@ def attachment_add(*, incident: Incident, by: User | None, upload: UploadedFile)
         size=upload.size,
         uploaded_by=by,
     )
+    # Written before the transaction (the disk is not held under the incident's lock) and
+    # deleted if anything in it fails, so no file outlives a row that was never committed.
     attachment.file.save(filename, upload, save=False)
     try:
-        attachment.save()
-    except Exception:
-        # The file reached the disk before the row; leave no orphan behind.
+        with transaction.atomic():
+            attachment.incident = _locked(incident)
+            attachment.save()
+            record_event(
+                incident=attachment.incident,
+                kind=EventKind.ATTACHMENT_ADDED,
+                actor=by,
+                data={"attachment_id": attachment.pk, "filename": filename, "size": upload.size},
+            )
+    except BaseException:
         attachment.file.delete(save=False)
         raise
-    record_event(
-        incident=incident,
-        kind=EventKind.ATTACHMENT_ADDED,
-        actor=by,
-        data={"attachment_id": attachment.pk, "filename": filename, "size": upload.size},
-    )
     return attachment
 
 
