@@ -12,3 +12,7 @@ statement, with its incident not loaded; no receiver acts on that kind.
 from django.dispatch import Signal
 
 incident_event = Signal()
+
+# Sent by bulk loads that write incidents without the services (`manage.py seed`), with
+# `first_id`: the new incidents are those from it on, for apps to index in bulk.
+incidents_loaded = Signal()
