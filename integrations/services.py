@@ -206,6 +206,8 @@ def _count_repeat(
 ) -> Alert | None:
     """Count a repeat of a firing alert whose incident is open, on that incident's
     timeline; None when there is no such alert. The row lock lasts one statement."""
+    if connection.vendor != "postgresql":
+        return _count_repeat_in_python(integration, dedup_key, details, now)
     written = f"""
         WITH written AS (
             UPDATE {Alert._meta.db_table} AS alert
@@ -239,6 +241,8 @@ def _group(new: Alert, now: datetime) -> Alert | None:
     integration = new.integration
     if not integration.group_window_seconds:
         return None
+    if connection.vendor != "postgresql":
+        return _group_in_python(new, now)
     columns = [
         f.column
         for f in Alert._meta.concrete_fields
@@ -276,6 +280,55 @@ def _group(new: Alert, now: datetime) -> Alert | None:
         AlertStatus.FIRING,
     ]
     return _write_attached(integration, written, params, grouped=True)
+
+
+# SQLite (the embedded mode) has no data-modifying CTE; its transactions take the write
+# lock at BEGIN (IMMEDIATE), so a read then a write cannot race there.
+
+
+@transaction.atomic
+def _count_repeat_in_python(
+    integration: Integration, dedup_key: str, details: dict, now: datetime
+) -> Alert | None:
+    alert = Alert.objects.filter(
+        integration=integration,
+        dedup_key=dedup_key,
+        status=AlertStatus.FIRING,
+        incident__status__in=OPEN_STATUSES,
+    ).first()
+    if alert is None:
+        return None
+    alert.count += 1
+    alert.last_seen = now
+    alert.details = details or alert.details
+    alert.save(update_fields=["count", "last_seen", "details"])
+    _record(alert, AlertEventKind.ALERT_ATTACHED, integration, count=alert.count)
+    return alert
+
+
+@transaction.atomic
+def _group_in_python(new: Alert, now: datetime) -> Alert | None:
+    integration = new.integration
+    storm = (
+        Alert.objects.filter(
+            integration__service_id=integration.service_id,
+            status=AlertStatus.FIRING,
+            first_seen__gte=now - timedelta(seconds=integration.group_window_seconds),
+            incident__status__in=OPEN_STATUSES,
+        )
+        .order_by("-first_seen")
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+    firing = Alert.objects.filter(
+        integration=integration, dedup_key=new.dedup_key, status=AlertStatus.FIRING
+    )
+    if storm is None or firing.exists():
+        return None
+    new.incident_id = storm
+    new.save(force_insert=True)
+    _record(new, AlertEventKind.ALERT_ATTACHED, integration, count=1, grouped=True)
+    return new
 
 
 @transaction.atomic
