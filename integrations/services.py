@@ -20,6 +20,7 @@ from incidents import services as incident_services
 from incidents.enums import OPEN_STATUSES, ResolutionCode, Status
 from incidents.exceptions import TransitionNotAllowed
 from incidents.models import Incident, Service, TimelineEvent, User
+from integrations import statements
 from integrations.enums import AlertEventKind, AlertStatus, IntegrationKind, Severity
 from integrations.models import Alert, Integration
 
@@ -148,42 +149,18 @@ def alert_trigger(
         return _trigger(new, now)
 
 
-# The alert_attached event of the alert a statement wrote (its CTE `written`), with
-# `_record`'s data built in SQL; %s: kind, actor name, created at, integration name.
-ATTACHED_EVENT = f"""
-    , event AS (
-        INSERT INTO {TimelineEvent._meta.db_table}
-            (incident_id, kind, actor_id, actor_name, created_at, data)
-        SELECT incident_id, %s, NULL, %s, %s, jsonb_build_object(
-            'alert_id', id, 'dedup_key', dedup_key, 'summary', left(summary, 200),
-            'severity', severity, 'integration', %s, 'count', count
-        ) || %s::jsonb
-        FROM written
-        RETURNING id, created_at, data
-    )
-    SELECT written.*, event.id AS event_id, event.created_at AS event_created_at,
-        event.data AS event_data
-    FROM written, event
-"""  # noqa: S608 - a table name from its model; every value is a parameter
-
-
 def _write_attached(
-    integration: Integration, written: str, params: list, **data: Any
+    integration: Integration, statement: statements.Prepared, params: list, **data: Any
 ) -> Alert | None:
-    """Run `written` (a CTE writing one alert) with its attached event, and announce it."""
-    found = list(
-        Alert.objects.raw(
-            written + ATTACHED_EVENT,
-            [
-                *params,
-                AlertEventKind.ALERT_ATTACHED,
-                integration.name,
-                timezone.now(),
-                integration.name,
-                json.dumps(data),
-            ],
-        )
-    )
+    """Run a statement that writes one alert and its attached event; announce the event."""
+    event_params = [
+        AlertEventKind.ALERT_ATTACHED,
+        integration.name,
+        timezone.now(),
+        integration.name,
+        json.dumps(data),
+    ]
+    found = list(statement.raw(Alert, [*params, *event_params]))
     if not found:
         return None
     (alert,) = found
@@ -208,26 +185,15 @@ def _count_repeat(
     timeline; None when there is no such alert. The row lock lasts one statement."""
     if connection.vendor != "postgresql":
         return _count_repeat_in_python(integration, dedup_key, details, now)
-    written = f"""
-        WITH written AS (
-            UPDATE {Alert._meta.db_table} AS alert
-            SET count = count + 1, last_seen = %s, details = COALESCE(%s::jsonb, details)
-            WHERE integration_id = %s AND dedup_key = %s AND status = %s AND EXISTS (
-                SELECT 1 FROM {Incident._meta.db_table} AS incident
-                WHERE incident.id = alert.incident_id AND incident.status IN %s
-            )
-            RETURNING *
-        )
-    """  # noqa: S608 - table names from the models; every value is a parameter
     params = [
         now,
         json.dumps(details) if details else None,
         integration.pk,
         dedup_key,
         AlertStatus.FIRING,
-        tuple(OPEN_STATUSES),
+        list(OPEN_STATUSES),
     ]
-    return _write_attached(integration, written, params)
+    return _write_attached(integration, statements.REPEAT, params)
 
 
 def _group(new: Alert, now: datetime) -> Alert | None:
@@ -243,43 +209,17 @@ def _group(new: Alert, now: datetime) -> Alert | None:
         return None
     if connection.vendor != "postgresql":
         return _group_in_python(new, now)
-    columns = [
-        f.column
-        for f in Alert._meta.concrete_fields
-        if f.column not in ("id", "incident_id", "resolved_at")
-    ]
-    written = f"""
-        WITH storm AS (
-            SELECT alert.incident_id
-            FROM {Alert._meta.db_table} AS alert
-            JOIN {Integration._meta.db_table} AS integration
-                ON integration.id = alert.integration_id
-            JOIN {Incident._meta.db_table} AS incident ON incident.id = alert.incident_id
-            WHERE integration.service_id = %s AND alert.status = %s
-                AND alert.first_seen >= %s AND incident.status IN %s
-            ORDER BY alert.first_seen DESC
-            LIMIT 1
-        ), written AS (
-            INSERT INTO {Alert._meta.db_table} ({", ".join(columns)}, incident_id)
-            SELECT {", ".join(["%s"] * len(columns))}, incident_id FROM storm
-            ON CONFLICT (integration_id, dedup_key) WHERE status = %s DO NOTHING
-            RETURNING *
-        )
-    """  # noqa: S608 - names from the model; every value is a parameter
-    values = [
-        Alert._meta.get_field(f.name).get_db_prep_save(getattr(new, f.attname), connection)
-        for f in Alert._meta.concrete_fields
-        if f.column in columns
-    ]
     params = [
         integration.service_id,
         AlertStatus.FIRING,
         now - timedelta(seconds=integration.group_window_seconds),
-        tuple(OPEN_STATUSES),
-        *values,
-        AlertStatus.FIRING,
+        list(OPEN_STATUSES),
+        *(
+            f.get_db_prep_save(getattr(new, f.attname), connection)
+            for f in statements.NEW_ALERT_COLUMNS
+        ),
     ]
-    return _write_attached(integration, written, params, grouped=True)
+    return _write_attached(integration, statements.GROUP, params, grouped=True)
 
 
 # SQLite (the embedded mode) has no data-modifying CTE; its transactions take the write
