@@ -190,7 +190,6 @@ def _count_repeat(
         json.dumps(details) if details else None,
         integration.pk,
         dedup_key,
-        AlertStatus.FIRING,
         list(OPEN_STATUSES),
     ]
     return _write_attached(integration, statements.REPEAT, params)
@@ -210,10 +209,9 @@ def _group(new: Alert, now: datetime) -> Alert | None:
     if connection.vendor != "postgresql":
         return _group_in_python(new, now)
     params = [
-        integration.service_id,
-        AlertStatus.FIRING,
         now - timedelta(seconds=integration.group_window_seconds),
         list(OPEN_STATUSES),
+        integration.service_id,
         *(
             f.get_db_prep_save(getattr(new, f.attname), connection)
             for f in statements.NEW_ALERT_COLUMNS

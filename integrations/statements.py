@@ -6,7 +6,9 @@ Each statement is PREPAREd on a connection's first use of it and EXECUTEd after.
 prepared statement outlives a rolled-back transaction and dies with its connection, so a
 WeakSet of the connections that hold it is all the bookkeeping. Every column is named
 (never `*`), so a migration that adds one cannot change a prepared result type; every
-parameter is cast, because PREPARE has no value to guess a type from.
+parameter is cast, because PREPARE has no value to guess a type from. The firing status
+is a literal, not a parameter: only a constant proves that a plan made before any value is
+known may use the partial indexes on firing alerts.
 """
 
 from __future__ import annotations
@@ -72,15 +74,15 @@ def _attached_event(written: str) -> str:
 
 
 def _repeat() -> str:
-    """Parameters: last seen, details (or null), integration, dedup key, firing, open
-    statuses; then the event's."""
+    """Parameters: last seen, details (or null), integration, dedup key, open statuses;
+    then the event's."""
     return _attached_event(f"""
         WITH written AS (
             UPDATE {Alert._meta.db_table} AS alert
             SET count = count + 1, last_seen = %s::timestamptz,
                 details = COALESCE(%s::jsonb, details)
             WHERE integration_id = %s::bigint AND dedup_key = %s::varchar
-                AND status = %s::varchar AND EXISTS (
+                AND status = '{AlertStatus.FIRING}' AND EXISTS (
                     SELECT 1 FROM {Incident._meta.db_table} AS incident
                     WHERE incident.id = alert.incident_id
                         AND incident.status = ANY(%s::varchar[])
@@ -91,22 +93,30 @@ def _repeat() -> str:
 
 
 def _group() -> str:
-    """Parameters: service, firing, window start, open statuses, the new alert's columns
-    (NEW_ALERT_COLUMNS); then the event's. The conflict's predicate is a literal: only
-    a constant proves the partial unique index applies."""
+    """Parameters: window start, open statuses, service, the new alert's columns
+    (NEW_ALERT_COLUMNS); then the event's."""
     columns = ", ".join(f.column for f in NEW_ALERT_COLUMNS)
     values = ", ".join(f"%s::{f.db_type(connection)}" for f in NEW_ALERT_COLUMNS)
     return _attached_event(f"""
         WITH storm AS (
-            SELECT alert.incident_id
-            FROM {Alert._meta.db_table} AS alert
-            JOIN {Integration._meta.db_table} AS integration
-                ON integration.id = alert.integration_id
-            JOIN {Incident._meta.db_table} AS incident ON incident.id = alert.incident_id
-            WHERE integration.service_id = %s::bigint AND alert.status = %s::varchar
-                AND alert.first_seen >= %s::timestamptz
-                AND incident.status = ANY(%s::varchar[])
-            ORDER BY alert.first_seen DESC
+            -- Per integration of the service, its latest firing alert with an open
+            -- incident (alert_firing_recent, read newest first): a storm's thousands of
+            -- alerts are not all read for each new one.
+            SELECT latest.incident_id
+            FROM {Integration._meta.db_table} AS integration
+            CROSS JOIN LATERAL (
+                SELECT alert.incident_id, alert.first_seen
+                FROM {Alert._meta.db_table} AS alert
+                JOIN {Incident._meta.db_table} AS incident ON incident.id = alert.incident_id
+                WHERE alert.integration_id = integration.id
+                    AND alert.status = '{AlertStatus.FIRING}'
+                    AND alert.first_seen >= %s::timestamptz
+                    AND incident.status = ANY(%s::varchar[])
+                ORDER BY alert.first_seen DESC
+                LIMIT 1
+            ) AS latest
+            WHERE integration.service_id = %s::bigint
+            ORDER BY latest.first_seen DESC
             LIMIT 1
         ), written AS (
             INSERT INTO {Alert._meta.db_table} ({columns}, incident_id)
