@@ -12,10 +12,12 @@ and counted in Django's cache.
 
 from __future__ import annotations
 
+import functools
 import pickle
 import secrets
 import time
 
+import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
@@ -55,11 +57,10 @@ def _read(key: str | None, window: int | None) -> tuple[Integration | None, int]
         count = _count_in_cache(cache, counter) if window is not None else 0
         return _from_database(key_hash), count
 
-    entry_key = cache.make_and_validate_key(f"integration-key:{key_hash}")
-    generation_key = cache.make_and_validate_key(GENERATION)
-    counter_key = cache.make_and_validate_key(counter)
-    # Django's cache API has no pipeline (and its incr() is two round trips of its own).
-    client = cache._cache.get_client(generation_key, write=True)
+    entry_key = cache.make_key(f"integration-key:{key_hash}")
+    generation_key = cache.make_key(GENERATION)
+    counter_key = cache.make_key(counter)
+    client = _client(cache)
     pipe = client.pipeline(transaction=False)
     pipe.get(entry_key).get(generation_key)
     if window is not None:
@@ -81,6 +82,14 @@ def _read(key: str | None, window: int | None) -> tuple[Integration | None, int]
     return integration, count
 
 
+@functools.lru_cache(maxsize=16)
+def _client(cache: RedisCache) -> redis.Redis:
+    """The cache's Redis client, kept: Django builds a new one per call (its command table
+    each time), and its cache API has no pipeline (its incr() alone is two round trips).
+    Each thread has its own RedisCache, so each keeps its own client."""
+    return cache._cache.get_client(write=True)
+
+
 def _from_database(key_hash: str) -> Integration | None:
     return Integration.objects.filter(key_hash=key_hash, enabled=True).first()
 
@@ -97,10 +106,7 @@ def _count_in_cache(cache, name: str) -> int:
 def _new_generation() -> None:
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        generation_key = cache.make_and_validate_key(GENERATION)
-        cache._cache.get_client(generation_key, write=True).set(
-            generation_key, secrets.randbits(62)
-        )
+        _client(cache).set(cache.make_key(GENERATION), secrets.randbits(62))
 
 
 def forget_cached_keys() -> None:
