@@ -9,3 +9,7 @@ process must go through an outbox row and `transaction.on_commit`.
 from django.dispatch import Signal
 
 incident_event = Signal()
+
+# Sent by bulk loads that write incidents without the services (`manage.py seed`), with
+# `first_id`: the new incidents are those from it on, for apps to index in bulk.
+incidents_loaded = Signal()
