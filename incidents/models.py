@@ -235,8 +235,12 @@ class Incident(models.Model):
 
     @property
     def number(self) -> str:
+        return self.number_of(self.pk)
+
+    @staticmethod
+    def number_of(pk: int) -> str:
         # The primary key is the number: sequences never hand a value out twice.
-        return f"{NUMBER_PREFIX}{self.pk}"
+        return f"{NUMBER_PREFIX}{pk}"
 
     @staticmethod
     def pk_from_number(number: str) -> int | None:

@@ -89,8 +89,14 @@ def record_event(
         actor_name=actor_name or (actor.get_username() if actor else "Vigil"),
         data=data or {},
     )
-    incident_event.send(sender=TimelineEvent, event=event)
+    announce_event(event=event)
     return event
+
+
+def announce_event(*, event: TimelineEvent) -> None:
+    """Send `incident_event` for a written event: record_event's, or one written by a
+    statement of its own (integrations' one-statement alert repeat)."""
+    incident_event.send(sender=TimelineEvent, event=event)
 
 
 def priority_for(*, impact: int, urgency: int) -> int:
