@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import cached_property
 from typing import Any
 
@@ -24,6 +23,7 @@ from incidents.enums import OPEN_STATUSES, EventKind, Priority, Status, UserRole
 from incidents.exceptions import Conflict, TooLarge
 from incidents.filters import IncidentFilter
 from incidents.models import Category, Incident, Service, Task, Team, User
+from incidents.selectors import open_counts_by_priority
 
 PAGE_SIZE = 50
 # Counting every match of a broad filter on a big desk is what makes lists slow; past this
@@ -106,21 +106,13 @@ def _home_context(request: HttpRequest) -> dict[str, Any]:
         .order_by("priority", "created_at")[:50]
     )
     open_incidents = list(_rows(visible.open().order_by("priority", "-id")[:60]))
-    # One query, each priority's count stopped at the cap (UNION ALL of bounded reads).
-    capped = [
-        visible.open()
-        .filter(priority=p)
-        .order_by()
-        .values_list("priority", flat=True)[: HOME_COUNT_CAP + 1]
-        for p in Priority
-    ]
-    counts = Counter(capped[0].union(*capped[1:], all=True))
+    counts = open_counts_by_priority(visible, cap=HOME_COUNT_CAP)
     by_priority = [
         {
             "priority": p,
             "label": p.label,
-            "count": min(counts[p.value], HOME_COUNT_CAP),
-            "capped": counts[p.value] > HOME_COUNT_CAP,
+            "count": min(counts[p], HOME_COUNT_CAP),
+            "capped": counts[p] > HOME_COUNT_CAP,
             "incidents": [i for i in open_incidents if i.priority == p.value],
         }
         for p in Priority
