@@ -177,17 +177,9 @@ def incident_panel(request: HttpRequest, number: str) -> HttpResponse:
         else:
             raise ValidationError({"action": "Choose page or escalate."})
     except Conflict as conflict:
-        return _failure(request, incident, str(conflict), 409)
+        return _render(request, incident, error=str(conflict), status=409)
     except ValidationError as invalid:
-        return _failure(request, incident, "; ".join(invalid.messages), 400)
+        return _render(request, incident, error="; ".join(invalid.messages), status=400)
     if not request.headers.get("HX-Request"):
         return redirect("incidents:detail", number=incident.number)
     return _render(request, incident)
-
-
-def _failure(request: HttpRequest, incident: Incident, message: str, status: int) -> HttpResponse:
-    # htmx swaps only 2xx answers: in the page the panel says what went wrong; any other
-    # client gets the status code.
-    if request.headers.get("HX-Request"):
-        status = 200
-    return _render(request, incident, error=message, status=status)

@@ -7,10 +7,16 @@ from incidents.enums import EventKind, Status, Visibility
 from incidents.events import incident_event
 from incidents.models import TimelineEvent
 
+# The kinds that start, stop or re-time paging. Others return before reading the
+# incident: an alert repeat's event comes without it loaded and must not cost a query.
+FOLLOWED_KINDS = frozenset(
+    (EventKind.CREATED, EventKind.TRANSITIONED, EventKind.ASSIGNED, EventKind.UPDATE_POSTED)
+)
+
 
 @receiver(incident_event, dispatch_uid="escalation.on_incident_event")
 def on_incident_event(sender, event: TimelineEvent, **kwargs) -> None:
-    if event.kind in services.OWN_KINDS:
+    if event.kind not in FOLLOWED_KINDS:
         return
     incident = event.incident
     data = event.data

@@ -81,7 +81,6 @@ class EventKind:
     UPDATE_DUE = "update_due"
 
 
-OWN_KINDS = frozenset(v for k, v in vars(EventKind).items() if k.isupper())
 ACK_SALT = "escalation.ack"
 
 

@@ -120,16 +120,16 @@ class IncidentQuerySet(models.QuerySet):
         """Private incidents only for their team, role holders, reporter, opener and admins."""
         if user.is_admin:
             return self
-        member_of_team = Team.members.through.objects.filter(
-            team_id=OuterRef("team_id"), user_id=user.pk
-        )
+        # The user's teams as one uncorrelated subquery (PostgreSQL hashes it once): a join to
+        # the team plus a correlated EXISTS for membership cost 1-2 ms of planning per query,
+        # five times over in the home page's counts.
+        my_teams = Team.objects.filter(Q(manager_id=user.pk) | Q(members=user.pk)).values("id")
         holds_role = IncidentRole.objects.filter(incident_id=OuterRef("pk"), user_id=user.pk)
         return self.filter(
             Q(is_private=False)
             | Q(reporter_id=user.pk)
             | Q(opened_by_id=user.pk)
-            | Q(team__manager_id=user.pk)
-            | Exists(member_of_team)
+            | Q(team_id__in=my_teams)
             | Exists(holds_role)
         )
 
@@ -254,8 +254,12 @@ class Incident(models.Model):
 
     @property
     def number(self) -> str:
+        return self.number_of(self.pk)
+
+    @staticmethod
+    def number_of(pk: int) -> str:
         # The primary key is the number: sequences never hand a value out twice.
-        return f"{NUMBER_PREFIX}{self.pk}"
+        return f"{NUMBER_PREFIX}{pk}"
 
     @staticmethod
     def pk_from_number(number: str) -> int | None:

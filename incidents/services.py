@@ -89,8 +89,14 @@ def record_event(
         actor_name=actor_name or (actor.get_username() if actor else "Vigil"),
         data=data or {},
     )
-    incident_event.send(sender=TimelineEvent, event=event)
+    announce_event(event=event)
     return event
+
+
+def announce_event(*, event: TimelineEvent) -> None:
+    """Send `incident_event` for a written event: record_event's, or one written by a
+    statement of its own (integrations' one-statement alert repeat)."""
+    incident_event.send(sender=TimelineEvent, event=event)
 
 
 def priority_for(*, impact: int, urgency: int) -> int:
@@ -510,18 +516,21 @@ _TRANSITION_RULES = {
 }
 
 
-def incidents_close_stale(*, now: datetime | None = None) -> int:
-    """Close resolved incidents whose reporter has not confirmed within the auto-close period."""
+def incidents_close_stale(*, now: datetime | None = None) -> tuple[int, bool]:
+    """Close a batch of resolved incidents, oldest first, whose reporter has not confirmed
+    within the auto-close period; returns how many it closed and whether more may wait."""
+    limit = settings.INCIDENT_AUTO_CLOSE_BATCH
     cutoff = (now or timezone.now()) - timedelta(days=settings.INCIDENT_AUTO_CLOSE_DAYS)
     stale = Incident.objects.filter(status=Status.RESOLVED, resolved_at__lt=cutoff)
+    batch = list(stale.order_by("resolved_at").only("pk")[:limit])
     closed = 0
-    for incident in stale.only("pk").iterator():
+    for incident in batch:
         try:
             incident_transition(incident=incident, action="close", by=None)
         except TransitionNotAllowed:
             continue  # reopened or closed by someone else since the query
         closed += 1
-    return closed
+    return closed, len(batch) == limit
 
 
 # --- Roles, tasks, runbooks -------------------------------------------------------------
@@ -754,13 +763,11 @@ def _attachment_content_type(upload: UploadedFile) -> str:
     )
 
 
-@transaction.atomic
 def attachment_add(*, incident: Incident, by: User | None, upload: UploadedFile) -> Attachment:
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload.size > limit:
         raise TooLarge(f"Attachments are limited to {limit // (1024 * 1024)} MB.")
     content_type = _attachment_content_type(upload)
-    incident = _locked(incident)
     filename = (upload.name or "attachment").rsplit("/", 1)[-1][:200]
     attachment = Attachment(
         incident=incident,
@@ -769,19 +776,22 @@ def attachment_add(*, incident: Incident, by: User | None, upload: UploadedFile)
         size=upload.size,
         uploaded_by=by,
     )
+    # Written before the transaction (the disk is not held under the incident's lock) and
+    # deleted if anything in it fails, so no file outlives a row that was never committed.
     attachment.file.save(filename, upload, save=False)
     try:
-        attachment.save()
-    except Exception:
-        # The file reached the disk before the row; leave no orphan behind.
+        with transaction.atomic():
+            attachment.incident = _locked(incident)
+            attachment.save()
+            record_event(
+                incident=attachment.incident,
+                kind=EventKind.ATTACHMENT_ADDED,
+                actor=by,
+                data={"attachment_id": attachment.pk, "filename": filename, "size": upload.size},
+            )
+    except BaseException:
         attachment.file.delete(save=False)
         raise
-    record_event(
-        incident=incident,
-        kind=EventKind.ATTACHMENT_ADDED,
-        actor=by,
-        data={"attachment_id": attachment.pk, "filename": filename, "size": upload.size},
-    )
     return attachment
 
 

@@ -6,4 +6,4 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from integrations import receivers  # noqa: F401 - connects the incident_event receivers
+        from integrations import receivers  # noqa: F401 - connects the event and key-cache receivers

@@ -9,6 +9,7 @@ fully valid body is written, in one transaction.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -17,8 +18,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from incidents.models import Incident
 from integrations import services
 from integrations.enums import IntegrationKind
+from integrations.keys import integration_for_key
 from integrations.models import Integration
 from integrations.payloads import (
     Command,
@@ -76,7 +79,9 @@ def _throttled(body: dict, seconds: int) -> JsonResponse:
 
 def _run(integration: Integration, commands: list[Command]) -> list[services.AlertOutcome]:
     outcomes = []
-    with transaction.atomic():
+    # A group (Alertmanager's) is written whole or not at all; a single command is already
+    # atomic, and a repeat is one statement that needs no transaction around it.
+    with transaction.atomic() if len(commands) > 1 else nullcontext():
         for command in commands:
             if command.action == "trigger":
                 outcome = services.alert_trigger(
@@ -96,11 +101,11 @@ def _run(integration: Integration, commands: list[Command]) -> list[services.Ale
 
 def _outcome(outcome: services.AlertOutcome) -> dict:
     alert = outcome.alert
-    incident = alert.incident if alert is not None else None
+    incident_id = alert.incident_id if alert is not None else None
     return {
         "dedup_key": alert.dedup_key if alert is not None else None,
         "action": outcome.action,
-        "incident": incident.number if incident is not None else None,
+        "incident": Incident.number_of(incident_id) if incident_id is not None else None,
     }
 
 
@@ -108,7 +113,7 @@ def _bearer_endpoint(request: HttpRequest, parse) -> HttpResponse:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > settings.INTEGRATION_MAX_BODY_BYTES:
         return _too_large()
-    integration = services.integration_for_key(_bearer(request))
+    integration = integration_for_key(_bearer(request))
     if integration is None or integration.kind == IntegrationKind.HEARTBEAT:
         return JsonResponse(UNAUTHORIZED, status=401)
     if wait := retry_after(integration):
@@ -158,7 +163,7 @@ def pagerduty(request: HttpRequest, prefix: str = "") -> HttpResponse:
     routing_key = data.get("routing_key") if isinstance(data, dict) else None
     if not isinstance(routing_key, str) or not routing_key:
         return _pd_invalid(["'routing_key' is missing or blank"])
-    integration = services.integration_for_key(routing_key)
+    integration = integration_for_key(routing_key)
     if integration is None or integration.kind == IntegrationKind.HEARTBEAT:
         body = {"status": "unauthorized", "message": "Invalid routing key", "errors": []}
         return JsonResponse(body, status=401)
@@ -178,7 +183,7 @@ def pagerduty(request: HttpRequest, prefix: str = "") -> HttpResponse:
 @require_http_methods(["GET", "POST", "HEAD"])
 def heartbeat(request: HttpRequest, key: str) -> HttpResponse:
     """`/api/v1/heartbeats/<key>/`: a ping (cron jobs: `curl -fsS <url>`)."""
-    integration = services.integration_for_key(key)
+    integration = integration_for_key(key)
     if integration is None or integration.kind != IntegrationKind.HEARTBEAT:
         return JsonResponse(UNAUTHORIZED, status=401)
     if wait := retry_after(integration):

@@ -3,7 +3,7 @@
 from django.dispatch import receiver
 
 from incidents.enums import EventKind, Status
-from incidents.events import incident_event
+from incidents.events import incident_event, incidents_loaded
 from incidents.models import TimelineEvent
 from postmortems import services, similar
 
@@ -20,3 +20,9 @@ def index_incident(sender, event: TimelineEvent, **kwargs) -> None:
     """Keep the incident's full-text document (similar incidents) in step with its text."""
     if event.kind in (EventKind.CREATED, EventKind.UPDATED):
         similar.document_refresh(incident=event.incident)
+
+
+@receiver(incidents_loaded, dispatch_uid="postmortems.index_loaded")
+def index_loaded(sender, first_id: int, **kwargs) -> None:
+    """Bulk-loaded incidents (`seed`) are found as similar too."""
+    similar.documents_rebuild(first_id=first_id)

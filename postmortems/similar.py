@@ -55,8 +55,8 @@ def document_refresh(*, incident: Incident) -> None:
     IncidentDocument.objects.update_or_create(incident=incident, defaults={"document": document})
 
 
-def documents_rebuild() -> int:
-    """Index every incident in one statement (after a bulk load such as `seed`)."""
+def documents_rebuild(*, first_id: int = 0) -> int:
+    """Index every incident from `first_id` on in one statement (after a bulk load)."""
     if not _is_postgres():
         return 0
     with connection.cursor() as cursor:
@@ -69,9 +69,10 @@ def documents_rebuild() -> int:
                 || setweight(to_tsvector(%s, coalesce(s.name, '')), 'B')
                 || setweight(to_tsvector(%s, coalesce(i.description, '')), 'C')
             FROM incidents_incident i LEFT JOIN incidents_service s ON s.id = i.service_id
+            WHERE i.id >= %s
             ON CONFLICT (incident_id) DO UPDATE SET document = EXCLUDED.document
             """,
-            [CONFIG] * 4,
+            [*[CONFIG] * 4, first_id],
         )
         return cursor.rowcount
 

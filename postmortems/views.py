@@ -93,9 +93,13 @@ def postmortem_detail(request, pk: int):
             "postmortem": postmortem,
             "incident": postmortem.incident,
             "form": form,
-            "submit_form": SubmitForm(initial={"reviewers": postmortem.reviewers.all()}),
-            "factor_form": FactorForm(),
-            "action_form": ActionItemForm(),
+            # Own id prefixes: the action item's "title" would otherwise share the
+            # postmortem form's id, and its label would point at the wrong field.
+            "submit_form": SubmitForm(
+                initial={"reviewers": postmortem.reviewers.all()}, auto_id="review_%s"
+            ),
+            "factor_form": FactorForm(auto_id="factor_%s"),
+            "action_form": ActionItemForm(auto_id="action_%s"),
             "warnings": warnings,
             "slo_impact": slo.postmortem_impact(postmortem),
             "guidance": blameless.GUIDANCE,

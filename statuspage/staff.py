@@ -46,8 +46,12 @@ def incident_panel(request: HttpRequest, number: str) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.visible_to(request.user), pk=pk)
     can_publish = request.user.has_role(UserRole.RESPONDER)
     form = PublishForm(request.POST or None, initial={"title": ""})
-    error = ""
-    if request.method == "POST" and can_publish and form.is_valid():
+    error, status = "", 200
+    if request.method == "POST" and not can_publish:
+        error, status = "Only responders publish to the status page.", 403
+    elif request.method == "POST" and not form.is_valid():
+        status = 400
+    elif request.method == "POST":
         data = form.cleaned_data
         try:
             services.public_incident_publish(
@@ -61,8 +65,10 @@ def incident_panel(request: HttpRequest, number: str) -> HttpResponse:
                     for c in data["components"]
                 ],
             )
-        except (Conflict, ValidationError) as failure:
-            error = "; ".join(getattr(failure, "messages", [str(failure)]))
+        except Conflict as conflict:
+            error, status = str(conflict), 409
+        except ValidationError as invalid:
+            error, status = "; ".join(invalid.messages), 400
         else:
             if not request.htmx:  # the form posted without JavaScript: back to the page
                 messages.success(request, f"{incident.number} is on the status page.")
@@ -79,7 +85,7 @@ def incident_panel(request: HttpRequest, number: str) -> HttpResponse:
         "error": error,
         "can_publish": can_publish and not incident.is_private and incident.is_open,
     }
-    return render(request, "statuspage/panel.html", context)
+    return render(request, "statuspage/panel.html", context, status=status)
 
 
 # --- Components and maintenance ------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_page_button_and_conflicts(client, responder, stakeholder, clock, team):
     refused = client.post(url, {"action": "page"})
     in_page = client.post(url, {"action": "page"}, **HTMX)
     assert refused.status_code == 409
-    assert in_page.status_code == 200 and "cannot be paged" in in_page.content.decode()
+    assert in_page.status_code == 409 and "cannot be paged" in in_page.content.decode()
     assert client.post(url, {"action": "nope"}).status_code == 400
 
     client.force_login(stakeholder)

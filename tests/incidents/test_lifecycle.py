@@ -9,6 +9,7 @@ from incidents import services
 from incidents.enums import Status
 from incidents.exceptions import Conflict, TransitionNotAllowed
 from incidents.models import Incident, TimelineEvent
+from incidents.tasks import close_stale_incidents
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +191,46 @@ def test_close_is_the_reporters_confirmation_or_a_manager_on_their_behalf():
     assert by_reporter.closed_at is not None
 
 
+def _resolved_days_ago(*days: int) -> list[Incident]:
+    incidents = []
+    for age in days:
+        with time_machine.travel(timezone.now() - timedelta(days=age), tick=False):
+            incidents.append(
+                services.incident_transition(
+                    incident=IncidentFactory(), action="resolve", by=None, **PARAMS["resolve"]
+                )
+            )
+    return incidents
+
+
+def test_auto_close_takes_a_batch_oldest_first(settings):
+    settings.INCIDENT_AUTO_CLOSE_DAYS, settings.INCIDENT_AUTO_CLOSE_BATCH = 3, 2
+    newer, oldest, older, recent = _resolved_days_ago(5, 9, 7, 1)
+
+    closed, more = services.incidents_close_stale()
+
+    statuses = Incident.objects.in_bulk([i.pk for i in (newer, oldest, older, recent)])
+    assert (closed, more) == (2, True)
+    assert [statuses[i.pk].status for i in (oldest, older, newer, recent)] == [
+        "closed",
+        "closed",
+        "resolved",
+        "resolved",
+    ]
+
+
+def test_auto_close_task_works_through_every_batch(settings):
+    settings.INCIDENT_AUTO_CLOSE_DAYS, settings.INCIDENT_AUTO_CLOSE_BATCH = 3, 2
+    stale = _resolved_days_ago(4, 5, 6, 7, 8)
+    recent = _resolved_days_ago(1)
+
+    assert close_stale_incidents() == 5
+    assert set(Incident.objects.filter(status="closed").values_list("pk", flat=True)) == {
+        i.pk for i in stale
+    }
+    assert Incident.objects.get(pk=recent[0].pk).status == "resolved"
+
+
 def test_auto_close_after_the_configured_days(settings):
     settings.INCIDENT_AUTO_CLOSE_DAYS = 3
     start = timezone.now()
@@ -202,9 +243,9 @@ def test_auto_close_after_the_configured_days(settings):
             incident=IncidentFactory(), action="resolve", by=None, **PARAMS["resolve"]
         )
 
-    closed = services.incidents_close_stale(now=start + timedelta(days=3, minutes=1))
+    closed, more = services.incidents_close_stale(now=start + timedelta(days=3, minutes=1))
 
-    assert closed == 1
+    assert (closed, more) == (1, False)
     assert Incident.objects.get(pk=old.pk).status == "closed"
     assert Incident.objects.get(pk=recent.pk).status == "resolved"
     assert old.timeline.get(data__action="close").data == {

@@ -1,8 +1,11 @@
 import json
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from incidents import services
+from incidents.events import incident_event
 from incidents.models import Attachment
 from tests.factories import IncidentFactory
 
@@ -98,3 +101,25 @@ def test_stakeholder_cannot_upload(api, stakeholder):
     incident = IncidentFactory()
     response = upload(api.as_user(stakeholder), incident, "s.png", PNG, "image/png")
     assert response.status_code == 403
+
+
+def test_a_failed_attachment_leaves_no_file_behind(api, responder, settings):
+    incident = IncidentFactory()
+
+    def refuse(sender, event, **kwargs):
+        if event.kind == "attachment_added":
+            raise RuntimeError("a receiver failed")
+
+    incident_event.connect(refuse, dispatch_uid="test.refuse-attachment")
+    try:
+        with pytest.raises(RuntimeError):
+            services.attachment_add(
+                incident=incident,
+                by=responder,
+                upload=SimpleUploadedFile("trace.log", b"boom", content_type="text/plain"),
+            )
+    finally:
+        incident_event.disconnect(dispatch_uid="test.refuse-attachment")
+
+    assert not Attachment.objects.exists()
+    assert list(Path(settings.MEDIA_ROOT).rglob("*.log")) == []

@@ -1,4 +1,6 @@
+import copy
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -7,8 +9,9 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import Incident, TimelineEvent
-from integrations import services
+from integrations import keys, services
 from integrations.models import Alert
+from tests.factories import ServiceFactory
 from tests.integrations.factories import IntegrationFactory
 
 
@@ -48,6 +51,69 @@ def test_alert_with_the_key_of_an_open_incident_is_counted_on_it(integration):
     assert [e.data["count"] for e in attached.order_by("id")] == [2, 3]
 
 
+def test_repeat_is_counted_and_put_on_the_timeline_in_one_query(
+    integration, django_assert_num_queries
+):
+    first = trigger(integration, details={"disk": "97%"})
+
+    with django_assert_num_queries(1):
+        second = trigger(integration, summary="Disk still full", details={"disk": "99%"})
+
+    assert second.action == "repeated"
+    assert (second.alert.pk, second.alert.count, second.alert.details) == (
+        first.alert.pk,
+        2,
+        {"disk": "99%"},
+    )
+    alert = Alert.objects.get()
+    assert (alert.count, alert.details, alert.summary) == (2, {"disk": "99%"}, "Disk full on db-1")
+    event = first.alert.incident.timeline.get(kind="alert_attached")
+    assert (event.actor, event.actor_name) == (None, "Prometheus")
+    assert event.data == {
+        "alert_id": alert.pk,
+        "dedup_key": "disk-db-1",
+        "summary": "Disk full on db-1",
+        "severity": "warning",
+        "integration": "Prometheus",
+        "count": 2,
+    }
+
+
+def test_repeat_without_details_keeps_the_last_ones(integration):
+    trigger(integration, details={"disk": "97%"})
+    trigger(integration)
+
+    assert Alert.objects.get().details == {"disk": "97%"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repeats_each_count_once_on_the_timeline():
+    integration = IntegrationFactory()
+    incident = trigger(integration).alert.incident
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def post():
+        try:
+            barrier.wait()
+            trigger(integration)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert Alert.objects.get().count == 9
+    counts = incident.timeline.filter(kind="alert_attached").values_list("data__count", flat=True)
+    assert sorted(counts) == list(range(2, 10))
+
+
 def test_open_alert_keys_are_unique_in_the_database(integration):
     trigger(integration)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -80,6 +146,49 @@ def test_concurrent_triggers_of_one_key_make_one_alert_and_one_incident():
     assert errors == []
     assert Incident.objects.count() == 1
     assert list(Alert.objects.values_list("count", flat=True)) == [8]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_trigger_racing_one_under_another_service_lock_becomes_a_repeat():
+    """The integration moved to another service between two first triggers of one key:
+    they lock different services, and the unique index is what stops the second copy."""
+    before_move = IntegrationFactory(group_window_seconds=0)
+    after_move = copy.copy(before_move)
+    after_move.service = ServiceFactory()
+    outcomes = []
+
+    def trigger_elsewhere():
+        try:
+            outcomes.append(trigger(after_move))
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        first = trigger(before_move)
+        racer = threading.Thread(target=trigger_elsewhere)
+        racer.start()
+        _wait_until_blocked_on_a_lock()
+
+    racer.join()
+    assert (first.action, outcomes[0].action) == ("created", "repeated")
+    assert outcomes[0].alert.pk == first.alert.pk
+    assert Alert.objects.get().count == 2
+
+
+def _wait_until_blocked_on_a_lock(seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # Statistics views are read once per transaction unless told to look again.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the racing trigger never waited for the first one")
 
 
 def test_storm_of_alerts_for_one_service_groups_into_one_incident(integration):
@@ -201,8 +310,8 @@ def test_rotated_key_replaces_the_old_one(integration):
     old = integration.key
     new = services.integration_rotate_key(integration=integration)
 
-    assert services.integration_for_key(old) is None
-    assert services.integration_for_key(new) == integration
+    assert keys.integration_for_key(old) is None
+    assert keys.integration_for_key(new) == integration
     integration.refresh_from_db()
     assert integration.key_prefix == new[:8]
     assert old not in integration.key_hash and new not in integration.key_hash
@@ -211,4 +320,4 @@ def test_rotated_key_replaces_the_old_one(integration):
 def test_disabled_integration_key_is_refused(integration):
     services.integration_update(integration=integration, enabled=False)
 
-    assert services.integration_for_key(integration.key) is None
+    assert keys.integration_for_key(integration.key) is None

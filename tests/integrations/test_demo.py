@@ -2,8 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from integrations.enums import IntegrationKind
+from integrations.keys import integration_for_key
 from integrations.models import Integration, WebhookEndpoint
-from integrations.services import integration_for_key
 
 pytestmark = pytest.mark.django_db
 

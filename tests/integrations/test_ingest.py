@@ -1,9 +1,12 @@
 import json
+import threading
 
 import pytest
+from django.db import connection, transaction
 
 from incidents.models import Incident
-from integrations.models import Alert
+from integrations import keys, services
+from integrations.models import Alert, Integration
 from tests.integrations.factories import IntegrationFactory
 
 
@@ -269,6 +272,74 @@ def test_unknown_and_disabled_keys_get_the_same_401(client, integration, alertma
     assert unknown.status_code == off.status_code == missing.status_code == 401
     assert unknown.content == off.content == missing.content
     assert Alert.objects.count() == 0
+
+
+def _repeat(client, integration, key=None):
+    body = {"summary": "x", "severity": "info", "dedup_key": "k"}
+    return post(client, GENERIC, body, key or integration.key)
+
+
+def test_repeat_alert_with_a_known_key_costs_one_query(
+    client, integration, django_assert_num_queries
+):
+    first = _repeat(client, integration)
+    _repeat(client, integration)  # the key's lookup is cached from here
+
+    with django_assert_num_queries(1):
+        third = _repeat(client, integration)
+
+    number = Incident.objects.get().number
+    assert third.status_code == 202
+    assert first.json()["alerts"] == [{"dedup_key": "k", "action": "created", "incident": number}]
+    assert third.json()["alerts"] == [{"dedup_key": "k", "action": "repeated", "incident": number}]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda integration: services.integration_update(integration=integration, enabled=False),
+        lambda integration: services.integration_rotate_key(integration=integration),
+        lambda integration: Integration.objects.get(pk=integration.pk).delete(),
+    ],
+    ids=["disabled", "rotated", "deleted"],
+)
+def test_cached_key_stops_working_with_the_change(client, integration, change):
+    _repeat(client, integration)
+    _repeat(client, integration)
+
+    change(integration)
+
+    assert _repeat(client, integration).status_code == 401
+
+
+def test_rotated_key_works_at_once(client, integration):
+    _repeat(client, integration)
+    _repeat(client, integration)
+
+    new = services.integration_rotate_key(integration=integration)
+
+    assert _repeat(client, integration, key=new).status_code == 202
+
+
+@pytest.mark.django_db(transaction=True)
+def test_key_read_while_a_change_commits_is_not_served_after_it(client):
+    """A request that caches the old row just before a disable commits: the commit's new
+    generation must hide that entry from the next request."""
+    integration = IntegrationFactory()
+    seen = []
+
+    def read_elsewhere():
+        seen.append(keys.integration_for_key(integration.key))
+        connection.close()
+
+    with transaction.atomic():
+        services.integration_update(integration=integration, enabled=False)
+        reader = threading.Thread(target=read_elsewhere)
+        reader.start()
+        reader.join()  # another connection: the row is still enabled, and now cached
+
+    assert seen == [integration]
+    assert _repeat(client, integration).status_code == 401
 
 
 def test_pagerduty_unknown_and_disabled_keys_get_the_same_401(client, pagerduty_trigger, db):

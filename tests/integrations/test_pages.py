@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from integrations import outbound
 from integrations.enums import DEFAULT_SEVERITY_MAP
+from integrations.keys import integration_for_key
 from integrations.models import Integration, WebhookDelivery, hash_key
-from integrations.services import integration_for_key
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
 from tests.integrations.factories import IntegrationFactory
 

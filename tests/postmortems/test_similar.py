@@ -1,13 +1,16 @@
 """Similar incidents (ranking on a small corpus), the incident page panel, the stakeholder
 summary and the optional assistant against a local fake chat-completions server."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from incidents import services as incident_services
 from incidents.models import Incident
 from postmortems import similar
 from postmortems.assist import stakeholder_summary
-from postmortems.models import Postmortem
+from postmortems.models import IncidentDocument, Postmortem
 from tests.factories import (
     IncidentFactory,
     RunbookFactory,
@@ -187,3 +190,16 @@ def test_assistant_sends_nothing_when_unset(client, corpus, responder, settings,
 
     assert response.status_code == 404
     assert fake_llm.requests == []
+
+
+def test_seeded_incidents_are_indexed_and_found_as_similar(corpus, admin_user):
+    call_command("seed", incidents=40, days=10, stdout=StringIO())
+    seeded = Incident.objects.filter(pk__gt=corpus["current"].pk).order_by("pk")
+
+    assert IncidentDocument.objects.filter(incident__in=seeded).count() == 40
+    newest = seeded.last()
+    found = similar.similar_incidents(newest, user=admin_user, limit=40)
+    # Seeded titles are "<word> on <service> #<tag>": every match shares a word with it.
+    assert found and all(
+        set(similar._tokens(m.incident.title)) & set(similar._tokens(newest.title)) for m in found
+    )

@@ -165,7 +165,7 @@ def test_publish_from_the_incident_panel(client, responder, incident, api_compon
     assert "Publish to the status page" in panel.content.decode()
 
     bad = client.post(f"/incidents/{incident.number}/status-page/", {"title": ""})
-    assert bad.status_code == 200 and "This field is required." in bad.content.decode()
+    assert bad.status_code == 400 and "This field is required." in bad.content.decode()
     assert not PublicIncident.objects.exists()
 
     response = client.post(

@@ -15,9 +15,11 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from incidents.enums import Priority, ResolutionCode, Status
+from incidents.events import incidents_loaded
 from incidents.models import Category, Incident, Service, Team, TimelineEvent, User
 from incidents.services import DEFAULT_MATRIX
 
@@ -158,11 +160,13 @@ class Command(BaseCommand):
         reference = self.reference_data()
         write = self.sql_batches if connection.vendor == "postgresql" else self.python_batches
         started = time.monotonic()
+        first_id = (Incident.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
         done = 0
         for size in write(incidents, days=days, batch=batch, seed=seed, reference=reference):
             done += size
             rate = done / max(time.monotonic() - started, 1e-6)
             self.stdout.write(f"  {done:>9,} / {incidents:,} incidents  ({rate:,.0f}/s)")
+        incidents_loaded.send(sender=self.__class__, first_id=first_id)
         if connection.vendor == "postgresql":
             # Statistics of the new rows before anything is measured: until autovacuum
             # gets to it, the planner thinks the table is small and picks slow plans.
