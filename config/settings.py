@@ -122,7 +122,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
-USE_I18N = True
+# Vigil speaks English only; the translation machinery (looked up on every "3 days" and
+# date of a list) cost a quarter of the home page's rendering.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

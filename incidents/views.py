@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import cached_property
 from typing import Any
 
@@ -24,6 +23,7 @@ from incidents.enums import OPEN_STATUSES, EventKind, Priority, Status, UserRole
 from incidents.exceptions import Conflict, TooLarge
 from incidents.filters import IncidentFilter
 from incidents.models import Category, Incident, Service, Task, Team, User
+from incidents.selectors import open_counts_by_priority
 
 PAGE_SIZE = 50
 # Counting every match of a broad filter on a big desk is what makes lists slow; past this
@@ -82,38 +82,37 @@ def _poll_seconds() -> int:
 # --- Home --------------------------------------------------------------------------------
 
 
+# What a row of the home page and the list shows: loading every column and whole related
+# rows made building the objects cost as much as rendering them.
+ROW_FIELDS = (
+    "title", "priority", "status", "is_major", "is_private", "created_at",
+    "service__name", "team__name", "assignee__username",
+)  # fmt: skip
+
+
+def _rows(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    return qs.select_related("service", "team", "assignee").only(*ROW_FIELDS)
+
+
 def _home_context(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     visible = _visible(request)
     # The ids, not a subquery: with a list the planner reads the (team, status) and
     # (assignee, status) indexes instead of walking every incident in priority order.
     my_teams = list(user.teams.values_list("id", flat=True))
-    needs_me = (
+    needs_me = _rows(
         visible.filter(status=Status.TRIGGERED)
         .filter(Q(assignee=user) | Q(team_id__in=my_teams))
-        .select_related("service", "team", "assignee")
         .order_by("priority", "created_at")[:50]
     )
-    open_incidents = list(
-        visible.open()
-        .select_related("service", "team", "assignee")
-        .order_by("priority", "-id")[:60]
-    )
-    # One query, each priority's count stopped at the cap (UNION ALL of bounded reads).
-    capped = [
-        visible.open()
-        .filter(priority=p)
-        .order_by()
-        .values_list("priority", flat=True)[: HOME_COUNT_CAP + 1]
-        for p in Priority
-    ]
-    counts = Counter(capped[0].union(*capped[1:], all=True))
+    open_incidents = list(_rows(visible.open().order_by("priority", "-id")[:60]))
+    counts = open_counts_by_priority(visible, cap=HOME_COUNT_CAP)
     by_priority = [
         {
             "priority": p,
             "label": p.label,
-            "count": min(counts[p.value], HOME_COUNT_CAP),
-            "capped": counts[p.value] > HOME_COUNT_CAP,
+            "count": min(counts[p], HOME_COUNT_CAP),
+            "capped": counts[p] > HOME_COUNT_CAP,
             "incidents": [i for i in open_incidents if i.priority == p.value],
         }
         for p in Priority
@@ -122,6 +121,7 @@ def _home_context(request: HttpRequest) -> dict[str, Any]:
         Task.objects.filter(assignee=user, done=False, incident__status__in=OPEN_STATUSES)
         .filter(incident__in=visible)
         .select_related("incident")
+        .only("title", "due_at", "incident__id")
         .order_by("due_at", "incident_id", "position")[:50]
     )
     return {
@@ -178,7 +178,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "-id")
     if sort not in SORTS:
         sort = "-id"
-    qs = incident_filter.qs.select_related("service", "team", "assignee").order_by(*SORTS[sort][1])
+    qs = _rows(incident_filter.qs).order_by(*SORTS[sort][1])
     paginator = CappedPaginator(qs, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()

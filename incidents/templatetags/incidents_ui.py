@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
 from incidents.enums import EventKind, Priority, RoleKind, Status, Visibility
@@ -13,6 +16,9 @@ from incidents.models import TimelineEvent
 register = template.Library()
 
 FIELD_NAMES = {"war_room_url": "war room link", "is_private": "private", "is_major": "major"}
+# Labels by dict lookup: an enum's `.values` builds a new list on every call, and a list page
+# asks hundreds of times.
+LABELS = {enum: dict(enum.choices) for enum in (EventKind, Priority, RoleKind, Status, Visibility)}
 
 
 def _value(field: str, value) -> str:
@@ -23,7 +29,7 @@ def _value(field: str, value) -> str:
     if field.endswith("_at") and isinstance(value, str):
         moment = parse_datetime(value)
         if moment is not None:
-            return date_format(localtime(moment), "Y-m-d H:i T")
+            return local_time(moment)
     return str(value)
 
 
@@ -36,7 +42,17 @@ def _changes(data: dict) -> str:
 
 
 def _role(kind: str) -> str:
-    return RoleKind(kind).label if kind in RoleKind.values else kind
+    return LABELS[RoleKind].get(kind, kind)
+
+
+@register.filter
+def local_time(moment: datetime | None) -> str:
+    """A moment as 2026-12-01 09:30 CET in the active (the user's) time zone. The `date` filter
+    says the same with "Y-m-d H:i T" but costs ten times as much, paid on every row of a list."""
+    if moment is None:
+        return ""
+    moment = localtime(moment)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
 @register.filter
@@ -47,7 +63,7 @@ def event_summary(event: TimelineEvent) -> str:
     if kind == EventKind.CREATED:
         return f"Opened as P{d.get('priority')} from {d.get('source', 'web')}: {d.get('title', '')}"
     if kind == EventKind.TRANSITIONED:
-        to = Status(d["to"]).label if d.get("to") in Status.values else d.get("to")
+        to = LABELS[Status].get(d.get("to"), d.get("to"))
         text = f"{str(d.get('action', '')).capitalize()}: now {to}"
         extra = [str(d[k]) for k in ("resolution_code", "reason", "duplicate_of") if d.get(k)]
         if d.get("notes"):
@@ -74,7 +90,7 @@ def event_summary(event: TimelineEvent) -> str:
         return f"Runbook “{d.get('runbook')}” applied ({d.get('tasks')} tasks)"
     if kind == EventKind.UPDATE_POSTED:
         visibility = d.get("visibility", "")
-        label = Visibility(visibility).label if visibility in Visibility.values else visibility
+        label = LABELS[Visibility].get(visibility, visibility)
         return f"{label}: {d.get('body', '')}"
     if kind == EventKind.ATTACHMENT_ADDED:
         return f"Attached {d.get('filename')}"
@@ -85,16 +101,29 @@ def event_summary(event: TimelineEvent) -> str:
 
 @register.filter
 def event_label(kind: str) -> str:
-    return (
-        EventKind(kind).label if kind in EventKind.values else kind.replace("_", " ").capitalize()
-    )
+    return LABELS[EventKind].get(kind) or kind.replace("_", " ").capitalize()
 
 
 @register.filter
 def priority_label(value: int) -> str:
-    return Priority(value).label if value in Priority.values else f"P{value}"
+    return LABELS[Priority].get(value, f"P{value}")
 
 
 @register.filter
 def status_label(value: str) -> str:
-    return Status(value).label if value in Status.values else value
+    return LABELS[Status].get(value, value)
+
+
+# The badges are filters, not included templates: an {% include %} per row of a list cost
+# more than the rest of the row (about 0.1 ms each, hundreds on the home page).
+@register.filter
+def priority_badge(value: int) -> SafeString:
+    label = priority_label(value)
+    return format_html(
+        '<span class="badge prio prio-{}" title="{}">P{}</span>', value, label, value
+    )
+
+
+@register.filter
+def status_badge(value: str) -> SafeString:
+    return format_html('<span class="badge status status-{}">{}</span>', value, status_label(value))

@@ -61,6 +61,19 @@ def test_home_counts_open_incidents_per_priority_up_to_a_cap(signed_in, service,
     assert "1 open" in page
 
 
+def test_home_counts_only_the_incidents_the_user_may_see(signed_in, responder, team, service):
+    """A private incident of another team is neither listed nor counted (its P1 would say so)."""
+    outsider = TeamFactory()
+    IncidentFactory(title="Board secret", team=outsider, is_private=True, impact=1, urgency=1)
+    IncidentFactory(title="Our secret", team=team, is_private=True, impact=1, urgency=1)
+    IncidentFactory(title="Public fire", service=service, impact=1, urgency=1)
+
+    page = re.sub(r"\s+", " ", text(signed_in.get("/")).split('id="open-title"')[1])
+
+    assert "Board secret" not in page and "Our secret" in page and "Public fire" in page
+    assert "2 open" in page
+
+
 def test_home_refreshes_a_fragment_that_holds_no_inputs(signed_in, incident, settings):
     settings.UI_POLL_SECONDS = 7
     home = text(signed_in.get("/"))
