@@ -39,6 +39,13 @@ def seed(incidents: int) -> int:
     have = Incident.objects.count()
     if have < incidents:
         call_command("seed", incidents=incidents - have, seed=have, verbosity=0)
+    if connection.vendor == "postgresql":
+        # What autovacuum does to bulk-inserted rows in production (this shared server runs
+        # without it), also for rows an earlier run left: set the visibility map, else every
+        # index-only scan reads each row from the table too (the metrics over a year of a
+        # million incidents took 3.7 times as long). Quick when there is nothing to do.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {Incident._meta.db_table}")
     return max(have, incidents)
 
 

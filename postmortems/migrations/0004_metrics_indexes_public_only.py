@@ -9,13 +9,13 @@ _0003 = import_module("postmortems.migrations.0003_incident_metrics_indexes")
 COLUMNS, INDEXES = _0003.COLUMNS, _0003.INDEXES
 
 
-def _recreate(schema_editor, predicate: str) -> None:
+def _recreate(schema_editor, predicate: str, columns=COLUMNS, indexes=INDEXES) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name, keys in INDEXES.items():
+    for name, keys in indexes.items():
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
         schema_editor.execute(
-            f"CREATE INDEX {name} ON incidents_incident ({keys}) INCLUDE ({COLUMNS}) "
+            f"CREATE INDEX {name} ON incidents_incident ({keys}) INCLUDE ({columns}) "
             f"WHERE {predicate}"
         )
 

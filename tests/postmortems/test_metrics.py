@@ -32,7 +32,7 @@ from postmortems import metrics
 from postmortems.enums import ActionStatus, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem
 from tests.factories import CategoryFactory, ServiceFactory, TeamFactory
-from tests.workers import wait_until
+from tests.workers import WorkerProcess, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -309,10 +309,12 @@ def test_default_view_is_kept_warm_by_the_beat_task(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_huge_scope_is_computed_by_a_worker_never_in_the_request(
-    client, api, responder, known, celery_worker, settings
+    client, api, responder, known, settings, tmp_path, request
 ):
+    # The worker starts after both requests: a quick one could otherwise finish first.
+    worker = WorkerProcess(tmp_path / "worker.log")
     settings.METRICS_INLINE_MAX = 1
-    settings.METRICS_QUEUE = celery_worker.queue
+    settings.METRICS_QUEUE = worker.queue
     client.force_login(responder)
 
     waiting = client.get(f"/metrics/?{SCOPE}").content.decode()
@@ -320,7 +322,9 @@ def test_a_huge_scope_is_computed_by_a_worker_never_in_the_request(
 
     assert 'id="metrics-computing"' in waiting and 'http-equiv="refresh"' in waiting
     assert busy.status_code == 202 and busy["Retry-After"] == "10"
-    celery_worker.wait_for_log("refresh_dashboard", timeout=30)
+    worker.start()
+    request.addfinalizer(worker.stop)
+    worker.wait_for_log("refresh_dashboard", timeout=30)
     wait_until(lambda: api.get(f"/api/v1/metrics/?{SCOPE}").status_code == 200, timeout=60)
     body = api.get(f"/api/v1/metrics/?{SCOPE}").json()
     assert body["durations"]["mttr_median"] == 5 * H

@@ -128,7 +128,7 @@ def _status_case() -> str:
 def _statement() -> tuple[str, dict]:
     columns, values, defaults = [], [], {}
     for field in Incident._meta.concrete_fields:
-        if field.primary_key:
+        if field.primary_key or field.generated:  # the database computes these
             continue
         columns.append(connection.ops.quote_name(field.column))
         if field.column in COMPUTED:
