@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from incidents.models import Incident
 from integrations import services
 from integrations.enums import IntegrationKind
-from integrations.keys import integration_for_key
+from integrations.keys import admit
 from integrations.models import Integration
 from integrations.payloads import (
     Command,
@@ -31,7 +31,6 @@ from integrations.payloads import (
     parse_generic,
     parse_pagerduty,
 )
-from integrations.throttling import retry_after
 
 UNAUTHORIZED = {"detail": "Invalid or missing integration key."}
 
@@ -113,10 +112,10 @@ def _bearer_endpoint(request: HttpRequest, parse) -> HttpResponse:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > settings.INTEGRATION_MAX_BODY_BYTES:
         return _too_large()
-    integration = integration_for_key(_bearer(request))
+    integration, wait = admit(_bearer(request))
     if integration is None or integration.kind == IntegrationKind.HEARTBEAT:
         return JsonResponse(UNAUTHORIZED, status=401)
-    if wait := retry_after(integration):
+    if wait:
         return _throttled({"detail": f"Rate limit exceeded: retry in {wait} s."}, wait)
     try:
         commands = parse(_read_json(request))
@@ -163,11 +162,11 @@ def pagerduty(request: HttpRequest, prefix: str = "") -> HttpResponse:
     routing_key = data.get("routing_key") if isinstance(data, dict) else None
     if not isinstance(routing_key, str) or not routing_key:
         return _pd_invalid(["'routing_key' is missing or blank"])
-    integration = integration_for_key(routing_key)
+    integration, wait = admit(routing_key)
     if integration is None or integration.kind == IntegrationKind.HEARTBEAT:
         body = {"status": "unauthorized", "message": "Invalid routing key", "errors": []}
         return JsonResponse(body, status=401)
-    if wait := retry_after(integration):
+    if wait:
         body = {"status": "throttle event", "message": "Requests for this key are throttled"}
         return _throttled(body, wait)
     if errors := pagerduty_errors(data):
@@ -183,10 +182,10 @@ def pagerduty(request: HttpRequest, prefix: str = "") -> HttpResponse:
 @require_http_methods(["GET", "POST", "HEAD"])
 def heartbeat(request: HttpRequest, key: str) -> HttpResponse:
     """`/api/v1/heartbeats/<key>/`: a ping (cron jobs: `curl -fsS <url>`)."""
-    integration = integration_for_key(key)
+    integration, wait = admit(key)
     if integration is None or integration.kind != IntegrationKind.HEARTBEAT:
         return JsonResponse(UNAUTHORIZED, status=401)
-    if wait := retry_after(integration):
+    if wait:
         return _throttled({"detail": f"Rate limit exceeded: retry in {wait} s."}, wait)
     services.heartbeat_ping(integration=integration)
     return HttpResponse("OK\n", content_type="text/plain")

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.enums import OPEN_STATUSES, ResolutionCode, Status
 from incidents.exceptions import TransitionNotAllowed
 from incidents.models import Incident, Service, TimelineEvent, User
+from integrations import statements
 from integrations.enums import AlertEventKind, AlertStatus, IntegrationKind, Severity
 from integrations.models import Alert, Integration
 
@@ -115,12 +116,18 @@ def alert_trigger(
     links: list | None = None,
     now: datetime | None = None,
 ) -> AlertOutcome:
-    """A firing alert: it opens an incident, joins a storm's incident, or counts on its own."""
+    """A firing alert: it counts on its open incident, joins a storm's, or opens one.
+
+    The first two are one statement each, without a transaction of their own or a lock
+    held between round trips: nine alerts in ten repeat one (a flapping check, a monitor
+    re-sending), and a storm's alerts all join the incident its first one opened. Only
+    opening an incident takes the long way, `_trigger`.
+    """
     now = now or timezone.now()
     details, links = details or {}, links or []
     if dedup_key and (alert := _count_repeat(integration, dedup_key, details, now)):
         return AlertOutcome(alert, "repeated")
-    alert = Alert(
+    new = Alert(
         integration=integration,
         dedup_key=dedup_key or uuid.uuid4().hex,
         summary=summary[:1024],
@@ -131,62 +138,29 @@ def alert_trigger(
         first_seen=now,
         last_seen=now,
     )
+    if alert := _group(new, now):
+        return AlertOutcome(alert, "grouped")
     try:
-        return _trigger(alert, now)
+        return _trigger(new, now)
     except IntegrityError:
         # The same key inserted by a trigger that locked another service (the integration
         # moved meanwhile): the unique index refused this copy; it is a repeat now.
-        alert.pk = None
-        return _trigger(alert, now)
+        new.pk = None
+        return _trigger(new, now)
 
 
-def _count_repeat(
-    integration: Integration, dedup_key: str, details: dict, now: datetime
+def _write_attached(
+    integration: Integration, statement: statements.Prepared, params: list, **data: Any
 ) -> Alert | None:
-    """Count a repeat of a firing alert whose incident is open, and put it on that
-    incident's timeline, in one statement; None when there is no such alert.
-
-    Nine alerts in ten repeat one (a flapping check, a monitor re-sending), so this path
-    takes no transaction of its own, reads nothing first and holds the alert's row lock
-    for one statement only; everything else goes the long way, `_trigger`. The event's
-    data is `_record`'s, built in SQL from the row the statement counted.
-    """
-    sql = f"""
-        WITH repeated AS (
-            UPDATE {Alert._meta.db_table} AS alert
-            SET count = count + 1, last_seen = %s, details = COALESCE(%s::jsonb, details)
-            WHERE integration_id = %s AND dedup_key = %s AND status = %s AND EXISTS (
-                SELECT 1 FROM {Incident._meta.db_table} AS incident
-                WHERE incident.id = alert.incident_id AND incident.status IN %s
-            )
-            RETURNING *
-        ), event AS (
-            INSERT INTO {TimelineEvent._meta.db_table}
-                (incident_id, kind, actor_id, actor_name, created_at, data)
-            SELECT incident_id, %s, NULL, %s, %s, jsonb_build_object(
-                'alert_id', id, 'dedup_key', dedup_key, 'summary', left(summary, 200),
-                'severity', severity, 'integration', %s, 'count', count
-            )
-            FROM repeated
-            RETURNING id, created_at, data
-        )
-        SELECT repeated.*, event.id AS event_id, event.created_at AS event_created_at,
-            event.data AS event_data
-        FROM repeated, event
-    """  # noqa: S608 - table names from the models; every value is a parameter
-    params = [
-        now,
-        json.dumps(details) if details else None,
-        integration.pk,
-        dedup_key,
-        AlertStatus.FIRING,
-        tuple(OPEN_STATUSES),
+    """Run a statement that writes one alert and its attached event; announce the event."""
+    event_params = [
         AlertEventKind.ALERT_ATTACHED,
         integration.name,
         timezone.now(),
         integration.name,
+        json.dumps(data),
     ]
-    found = list(Alert.objects.raw(sql, params))
+    found = list(statement.raw(Alert, [*params, *event_params]))
     if not found:
         return None
     (alert,) = found
@@ -204,36 +178,118 @@ def _count_repeat(
     return alert
 
 
+def _count_repeat(
+    integration: Integration, dedup_key: str, details: dict, now: datetime
+) -> Alert | None:
+    """Count a repeat of a firing alert whose incident is open, on that incident's
+    timeline; None when there is no such alert. The row lock lasts one statement."""
+    if connection.vendor != "postgresql":
+        return _count_repeat_in_python(integration, dedup_key, details, now)
+    params = [
+        now,
+        json.dumps(details) if details else None,
+        integration.pk,
+        dedup_key,
+        list(OPEN_STATUSES),
+    ]
+    return _write_attached(integration, statements.REPEAT, params)
+
+
+def _group(new: Alert, now: datetime) -> Alert | None:
+    """Insert a new alert into the open incident of its service's latest alert within the
+    group window; None when there is none, or when its key is already firing.
+
+    No lock: alerts that join an existing incident cannot race one another. A key already
+    firing (its incident closed, or its first trigger still being written) is left to
+    `_trigger`, which waits for that writer.
+    """
+    integration = new.integration
+    if not integration.group_window_seconds:
+        return None
+    if connection.vendor != "postgresql":
+        return _group_in_python(new, now)
+    params = [
+        now - timedelta(seconds=integration.group_window_seconds),
+        list(OPEN_STATUSES),
+        integration.service_id,
+        *(
+            f.get_db_prep_save(getattr(new, f.attname), connection)
+            for f in statements.NEW_ALERT_COLUMNS
+        ),
+    ]
+    return _write_attached(integration, statements.GROUP, params, grouped=True)
+
+
+# SQLite (the embedded mode) has no data-modifying CTE; its transactions take the write
+# lock at BEGIN (IMMEDIATE), so a read then a write cannot race there.
+
+
+@transaction.atomic
+def _count_repeat_in_python(
+    integration: Integration, dedup_key: str, details: dict, now: datetime
+) -> Alert | None:
+    alert = Alert.objects.filter(
+        integration=integration,
+        dedup_key=dedup_key,
+        status=AlertStatus.FIRING,
+        incident__status__in=OPEN_STATUSES,
+    ).first()
+    if alert is None:
+        return None
+    alert.count += 1
+    alert.last_seen = now
+    alert.details = details or alert.details
+    alert.save(update_fields=["count", "last_seen", "details"])
+    _record(alert, AlertEventKind.ALERT_ATTACHED, integration, count=alert.count)
+    return alert
+
+
+@transaction.atomic
+def _group_in_python(new: Alert, now: datetime) -> Alert | None:
+    integration = new.integration
+    storm = (
+        Alert.objects.filter(
+            integration__service_id=integration.service_id,
+            status=AlertStatus.FIRING,
+            first_seen__gte=now - timedelta(seconds=integration.group_window_seconds),
+            incident__status__in=OPEN_STATUSES,
+        )
+        .order_by("-first_seen")
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+    firing = Alert.objects.filter(
+        integration=integration, dedup_key=new.dedup_key, status=AlertStatus.FIRING
+    )
+    if storm is None or firing.exists():
+        return None
+    new.incident_id = storm
+    new.save(force_insert=True)
+    _record(new, AlertEventKind.ALERT_ATTACHED, integration, count=1, grouped=True)
+    return new
+
+
 @transaction.atomic
 def _trigger(new: Alert, now: datetime) -> AlertOutcome:
-    """A new alert, or a repeat the one-statement path could not count (its incident was
-    closed, or it came in while another trigger of its key was writing).
+    """An alert that neither repeats an open incident's nor joins a storm's.
 
-    New alerts take the service's row lock, so two alerts of one service cannot both see
-    "no incident yet" and open two, nor two triggers of one key both insert; the partial
+    It takes the service's row lock, so two alerts of one service cannot both see "no
+    incident yet" and open two, nor two triggers of one key both insert; the partial
     unique index on firing alerts keeps one dedup key to one alert even without it.
     """
     integration = new.integration
     service = Service.objects.select_for_update().get(pk=integration.service_id)
-    alert = _firing(integration, new.dedup_key)
-    if alert is not None and alert.incident is not None and not alert.incident.is_open:
-        # A person resolved the incident while the source kept firing: a new occurrence.
-        _close(alert, now)
-        alert = None
-    if alert is not None:
-        alert.count += 1
-        alert.last_seen = now
-        alert.details = new.details or alert.details
-        alert.save(update_fields=["count", "last_seen", "details"])
-        if alert.incident is not None:
-            _record(alert, AlertEventKind.ALERT_ATTACHED, integration, count=alert.count)
+    # The lock waited for any trigger of this service being written: count on it, or
+    # join the incident it opened.
+    if alert := _count_repeat(integration, new.dedup_key, new.details, now):
         return AlertOutcome(alert, "repeated")
-
-    if grouped := _storm_incident(integration, now):
-        new.incident = grouped
-        new.save(force_insert=True)
-        _record(new, AlertEventKind.ALERT_ATTACHED, integration, count=1, grouped=True)
-        return AlertOutcome(new, "grouped")
+    # Still firing but not counted: a person resolved its incident while the source kept
+    # firing. It ends here, and this trigger is a new occurrence.
+    Alert.objects.filter(
+        integration=integration, dedup_key=new.dedup_key, status=AlertStatus.FIRING
+    ).update(status=AlertStatus.RESOLVED, resolved_at=now)
+    if alert := _group(new, now):
+        return AlertOutcome(alert, "grouped")
     impact, urgency = integration.impact_urgency(new.severity)
     new.incident = incident_services.incident_create(
         by=None,
@@ -248,24 +304,6 @@ def _trigger(new: Alert, now: datetime) -> AlertOutcome:
     )
     new.save(force_insert=True)
     return AlertOutcome(new, "created")
-
-
-def _storm_incident(integration: Integration, now: datetime) -> Incident | None:
-    if not integration.group_window_seconds:
-        return None
-    cutoff = now - timedelta(seconds=integration.group_window_seconds)
-    recent = (
-        Alert.objects.filter(
-            integration__service_id=integration.service_id,
-            status=AlertStatus.FIRING,
-            first_seen__gte=cutoff,
-            incident__status__in=OPEN_STATUSES,
-        )
-        .order_by("-first_seen")
-        .select_related("incident")
-        .first()
-    )
-    return recent.incident if recent else None
 
 
 def _close(alert: Alert, now: datetime) -> None:

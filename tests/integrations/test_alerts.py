@@ -202,6 +202,18 @@ def test_storm_of_alerts_for_one_service_groups_into_one_incident(integration):
     assert first.alert.incident.alerts.count() == 3
     events = first.alert.incident.timeline.filter(kind="alert_attached").order_by("id")
     assert [e.data["summary"] for e in events] == ["Latency high", "5xx rate"]
+    assert (events[0].actor_name, events[0].data) == (
+        "Prometheus",
+        {
+            "alert_id": grouped.alert.pk,
+            "dedup_key": "b",
+            "summary": "Latency high",
+            "severity": "warning",
+            "integration": "Prometheus",
+            "count": 1,
+            "grouped": True,
+        },
+    )
 
 
 def test_alert_after_the_group_window_opens_its_own_incident(integration):

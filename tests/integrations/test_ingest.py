@@ -294,6 +294,23 @@ def test_repeat_alert_with_a_known_key_costs_one_query(
     assert third.json()["alerts"] == [{"dedup_key": "k", "action": "repeated", "incident": number}]
 
 
+def test_new_alert_joining_a_storm_costs_two_queries(
+    client, integration, django_assert_num_queries
+):
+    _repeat(client, integration)
+    _repeat(client, integration)
+    body = {"summary": "Latency high", "severity": "warning", "dedup_key": "other"}
+
+    with django_assert_num_queries(2):  # no repeat to count; the storm's incident joined
+        response = post(client, GENERIC, body, integration.key)
+
+    number = Incident.objects.get().number
+    assert response.json()["alerts"] == [
+        {"dedup_key": "other", "action": "grouped", "incident": number}
+    ]
+    assert Alert.objects.get(dedup_key="other").incident.number == number
+
+
 @pytest.mark.parametrize(
     "change",
     [
