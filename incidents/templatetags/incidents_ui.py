@@ -56,6 +56,17 @@ def local_time(moment: datetime | None) -> str:
 
 
 @register.filter
+def time_element(moment: datetime | None) -> SafeString | str:
+    """<time> with the ISO moment for machines and `local_time` for people (one filter, not
+    `date:'c'` beside `local_time`, as it is on every row of a list)."""
+    if moment is None:
+        return ""
+    return format_html(
+        '<time datetime="{}">{}</time>', localtime(moment).isoformat(), local_time(moment)
+    )
+
+
+@register.filter
 def event_summary(event: TimelineEvent) -> str:
     """One readable line for a timeline event; unknown kinds (other apps') show their data."""
     d = event.data or {}

@@ -66,7 +66,7 @@ def test_times_are_shown_in_the_users_time_zone(signed_in, responder):
     html = signed_in.get(f"/incidents/{incident.number}/").content.decode()
     assert "opened 2026-03-02 08:30 JST" in html
     listed = signed_in.get("/incidents/").content.decode()
-    assert "2026-03-02 08:30 JST" in listed
+    assert '<time datetime="2026-03-02T08:30:00+09:00">2026-03-02 08:30 JST</time>' in listed
 
 
 def test_a_vanished_time_zone_falls_back_to_the_default(signed_in, responder):
