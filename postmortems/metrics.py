@@ -155,12 +155,13 @@ def _months(period: Period) -> list[datetime]:
     """The first instant of each month (in the site's time zone) that the period touches."""
     zone = timezone.get_current_timezone()
     start = period.start.astimezone(zone)
-    month = datetime(start.year, start.month, 1, tzinfo=zone)
-    months = []
-    while month < period.end:
-        months.append(month)
-        month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=zone)
-    return months
+    months = [datetime(start.year, start.month, 1, tzinfo=zone)]
+    while True:
+        last = months[-1]
+        following = datetime(last.year + last.month // 12, last.month % 12 + 1, 1, tzinfo=zone)
+        if following >= period.end:
+            return months
+        months.append(following)
 
 
 def _by_month(qs: QuerySet, period: Period, aggregates: dict) -> QuerySet:

@@ -152,6 +152,7 @@ def test_durations_by_month_follow_the_site_time_zone(known, settings):
     assert list(month) == ["2026-01", "2026-02"]  # December (New York) holds none
     assert (month["2026-01"]["mttr_measured"], month["2026-01"]["mttr_median"]) == (4, 3.5 * H)
     assert month["2026-02"]["mttr_measured"] == 0
+    assert metrics.durations(metrics.Period(NOW, NOW), by="month") == []
 
 
 def test_time_to_one_measure(known):
