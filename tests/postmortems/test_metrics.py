@@ -134,6 +134,27 @@ def test_durations_by_priority_service_team_month(known):
     assert (month["2026-01"]["mtta_median"], month["2026-02"]["mtta_median"]) == (1200, 5 * H)
 
 
+def test_durations_by_month_follow_the_site_time_zone(known, settings):
+    settings.TIME_ZONE = "America/New_York"
+    created = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)  # 2026-01-31 22:00 in New York
+    Incident.objects.create(
+        title="late january",
+        priority=3,
+        created_at=created,
+        reported_at=created,
+        status=Status.RESOLVED,
+        acknowledged_at=created + timedelta(hours=1),
+        resolved_at=created + timedelta(hours=1),
+    )
+
+    month = by_key(metrics.durations(PERIOD, by="month"))
+
+    assert list(month) == ["2026-01", "2026-02"]  # December (New York) holds none
+    assert (month["2026-01"]["mttr_measured"], month["2026-01"]["mttr_median"]) == (4, 3.5 * H)
+    assert month["2026-02"]["mttr_measured"] == 0
+    assert metrics.durations(metrics.Period(NOW, NOW), by="month") == []
+
+
 def test_time_to_one_measure(known):
     assert metrics.time_to("mttr", PERIOD, team=known["t1"].pk) == [
         {"measured": 2, "mean": 3.5 * H, "median": 3.5 * H}
