@@ -145,6 +145,17 @@ def test_list_caps_its_count_on_a_big_desk(signed_in, service, monkeypatch):
     assert "More than 3 incidents" in page
 
 
+def test_list_caps_a_text_searchs_count_lower(signed_in, service, monkeypatch):
+    """Counting a search's matches is the slow part of a search on a big desk."""
+    monkeypatch.setattr("incidents.views.COUNT_CAP", 4)
+    monkeypatch.setattr("incidents.views.SEARCH_COUNT_CAP", 2)
+    for i in range(3):
+        IncidentFactory(title=f"Disk full {i}", service=service)
+
+    assert "More than 2 incidents" in text(signed_in.get("/incidents/?q=disk"))
+    assert "3 incidents" in text(signed_in.get("/incidents/?q="))
+
+
 def test_list_shows_a_bad_date_filter_beside_it(signed_in, incident):
     response = signed_in.get("/incidents/?opened_after=yesterday-ish")
     page = text(response)
