@@ -108,6 +108,24 @@ def test_lifecycle_stamps_each_time_once():
     assert incident.mitigated_at == t0 + timedelta(minutes=20)
 
 
+def test_stored_durations_follow_the_lifecycle():
+    t0 = timezone.now()
+    with time_machine.travel(t0, tick=False):
+        incident = IncidentFactory()
+    fresh = Incident.objects.get(pk=incident.pk)
+    assert (fresh.seconds_to_acknowledge, fresh.seconds_to_resolve) == (None, None)
+    for minutes, action in ((5, "acknowledge"), (20, "mitigate"), (90, "resolve")):
+        with time_machine.travel(t0 + timedelta(minutes=minutes), tick=False):
+            services.incident_transition(
+                incident=incident, action=action, by=None, **PARAMS.get(action, {})
+            )
+
+    durations = Incident.objects.values_list(
+        "seconds_to_acknowledge", "seconds_to_mitigate", "seconds_to_resolve"
+    ).get(pk=incident.pk)
+    assert durations == (300, 1200, 5400)
+
+
 def test_resolve_without_acknowledge_stamps_mitigated_but_not_acknowledged():
     incident = services.incident_transition(
         incident=IncidentFactory(), action="resolve", by=None, **PARAMS["resolve"]
