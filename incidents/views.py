@@ -22,7 +22,7 @@ from incidents import services
 from incidents.enums import OPEN_STATUSES, EventKind, Priority, Status, UserRole
 from incidents.exceptions import Conflict, TooLarge
 from incidents.filters import IncidentFilter
-from incidents.models import Category, Incident, Service, Task, Team, User
+from incidents.models import Category, Incident, Runbook, Service, Task, Team, User
 from incidents.selectors import open_counts_by_priority
 
 PAGE_SIZE = 50
@@ -347,6 +347,12 @@ def _incident_page(
     user_choices = [("", "(nobody)"), *((u.username, _person(u)) for u in users)]
     forms["assign"].fields["assignee"].choices = user_choices
     forms["role"].fields["user"].choices = [("", "Choose…"), *user_choices[1:]]
+    # Plain lists for the other selects too: a ModelChoiceField walks its queryset through a
+    # server-side cursor on PostgreSQL, three round trips (DECLARE, FETCH, CLOSE) per select.
+    teams = Team.objects.values_list("slug", "name")
+    forms["assign"].fields["team"].choices = [("", "(no team)"), *teams]
+    runbooks = Runbook.objects.values_list("pk", "name")
+    forms["runbook"].fields["runbook"].choices = [("", "Choose a runbook…"), *runbooks]
     context = {
         "incident": incident,
         "can_work": can_work,
