@@ -22,7 +22,7 @@ def on_incident_event(sender, event: TimelineEvent, **kwargs) -> None:
     data = event.data
     if event.kind == EventKind.CREATED:
         if incident.status == Status.TRIGGERED:
-            services.run_start(incident=incident, reason="incident triggered")
+            services.run_start(incident=incident, reason="incident triggered", replacing=False)
         services.timers_start(incident=incident)
     elif event.kind == EventKind.TRANSITIONED:
         action, target = data.get("action"), data.get("to")

@@ -511,10 +511,14 @@ def _support_hours_start(incident: Incident, now: datetime) -> datetime:
     )
 
 
-def run_start(*, incident: Incident, reason: str) -> EscalationRun | None:
-    """Start paging `incident` through its policy; must run inside the incident's transaction."""
+def run_start(*, incident: Incident, reason: str, replacing: bool = True) -> EscalationRun | None:
+    """Start paging `incident` through its policy; must run inside the incident's transaction.
+    `replacing=False`: the incident is new, so it has no run to stop first."""
     now = timezone.now()
-    _runs_stop(incident=incident, state=RunState.STOPPED, reason=f"replaced: {reason}", quiet=True)
+    if replacing:
+        _runs_stop(
+            incident=incident, state=RunState.STOPPED, reason=f"replaced: {reason}", quiet=True
+        )
     policy = policy_for(incident)
     if policy is None:
         # Not a timeline event: with no policy set up there is no team to tell; the
@@ -1118,14 +1122,19 @@ def _timer(incident: Incident, kind: str, due: datetime) -> None:
 def timers_start(*, incident: Incident) -> None:
     ack, resolve, update = sla_targets(incident.priority)
     start = incident.created_at
+    due = {}
     if ack:
-        _timer(incident, TimerKind.ACK_WARNING, start + ack * WARN_AT)
-        _timer(incident, TimerKind.ACK_BREACH, start + ack)
+        due[TimerKind.ACK_WARNING] = start + ack * WARN_AT
+        due[TimerKind.ACK_BREACH] = start + ack
     if resolve:
-        _timer(incident, TimerKind.RESOLVE_WARNING, start + resolve * WARN_AT)
-        _timer(incident, TimerKind.RESOLVE_BREACH, start + resolve)
+        due[TimerKind.RESOLVE_WARNING] = start + resolve * WARN_AT
+        due[TimerKind.RESOLVE_BREACH] = start + resolve
     if update:
-        _timer(incident, TimerKind.UPDATE_DUE, start + update)
+        due[TimerKind.UPDATE_DUE] = start + update
+    # One INSERT: every incident an alert opens starts these.
+    IncidentTimer.objects.bulk_create(
+        IncidentTimer(incident=incident, kind=kind, due_at=at) for kind, at in due.items()
+    )
 
 
 def _live_timers(incident: Incident, kinds: list[str]):

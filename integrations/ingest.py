@@ -3,7 +3,7 @@ wire formats and error bodies (PagerDuty's especially), not DRF clients.
 
 Order of checks: size (413), then the key (401, the same for unknown and disabled keys),
 the per-key rate (429 + Retry-After), the JSON and its fields (400 naming them); only a
-fully valid body is written, in one transaction.
+fully valid body is written, all of it or nothing.
 """
 
 from __future__ import annotations

@@ -52,7 +52,14 @@ def document_refresh(*, incident: Incident) -> None:
         + SearchVector(Value(service), weight="B", config=CONFIG)
         + SearchVector(Value(incident.description), weight="C", config=CONFIG)
     )
-    IncidentDocument.objects.update_or_create(incident=incident, defaults={"document": document})
+    # One upsert: update_or_create costs a locking read and two savepoints besides, and
+    # this runs for every incident created or edited.
+    IncidentDocument.objects.bulk_create(
+        [IncidentDocument(incident=incident, document=document)],
+        update_conflicts=True,
+        unique_fields=["incident"],
+        update_fields=["document"],
+    )
 
 
 def documents_rebuild(*, first_id: int = 0) -> int:
