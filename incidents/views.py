@@ -349,10 +349,11 @@ def _incident_page(
     forms["role"].fields["user"].choices = [("", "Choose…"), *user_choices[1:]]
     # Plain lists for the other selects too: a ModelChoiceField walks its queryset through a
     # server-side cursor on PostgreSQL, three round trips (DECLARE, FETCH, CLOSE) per select.
+    # Callables, read only if the select is shown (a closed incident shows neither).
     teams = Team.objects.values_list("slug", "name")
-    forms["assign"].fields["team"].choices = [("", "(no team)"), *teams]
+    forms["assign"].fields["team"].choices = lambda: [("", "(no team)"), *teams]
     runbooks = Runbook.objects.values_list("pk", "name")
-    forms["runbook"].fields["runbook"].choices = [("", "Choose a runbook…"), *runbooks]
+    forms["runbook"].fields["runbook"].choices = lambda: [("", "Choose a runbook…"), *runbooks]
     context = {
         "incident": incident,
         "can_work": can_work,
