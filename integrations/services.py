@@ -138,8 +138,8 @@ def alert_trigger(
         first_seen=now,
         last_seen=now,
     )
-    if alert := _group(new, now):
-        return AlertOutcome(alert, "grouped")
+    if outcome := _group(new, now):
+        return outcome
     try:
         return _trigger(new, now)
     except IntegrityError:
@@ -150,15 +150,15 @@ def alert_trigger(
 
 
 def _write_attached(
-    integration: Integration, statement: statements.Prepared, params: list, **data: Any
+    integration: Integration, statement: statements.Prepared, params: list
 ) -> Alert | None:
-    """Run a statement that writes one alert and its attached event; announce the event."""
+    """Run a statement that writes one alert and its attached event; announce the event.
+    The alert's `inserted` says whether it is new."""
     event_params = [
         AlertEventKind.ALERT_ATTACHED,
         integration.name,
         timezone.now(),
         integration.name,
-        json.dumps(data),
     ]
     found = list(statement.raw(Alert, [*params, *event_params]))
     if not found:
@@ -195,13 +195,13 @@ def _count_repeat(
     return _write_attached(integration, statements.REPEAT, params)
 
 
-def _group(new: Alert, now: datetime) -> Alert | None:
+def _group(new: Alert, now: datetime) -> AlertOutcome | None:
     """Insert a new alert into the open incident of its service's latest alert within the
-    group window; None when there is none, or when its key is already firing.
+    group window; None when there is none.
 
-    No lock: alerts that join an existing incident cannot race one another. A key already
-    firing (its incident closed, or its first trigger still being written) is left to
-    `_trigger`, which waits for that writer.
+    No lock: alerts that join an existing incident cannot race one another. A trigger of
+    the same key being written meanwhile is waited for, and this one counted on it as a
+    repeat; if its incident is closed, `_trigger` takes over.
     """
     integration = new.integration
     if not integration.group_window_seconds:
@@ -217,7 +217,10 @@ def _group(new: Alert, now: datetime) -> Alert | None:
             for f in statements.NEW_ALERT_COLUMNS
         ),
     ]
-    return _write_attached(integration, statements.GROUP, params, grouped=True)
+    alert = _write_attached(integration, statements.GROUP, [*params, list(OPEN_STATUSES)])
+    if alert is None:
+        return None
+    return AlertOutcome(alert, "grouped" if alert.inserted else "repeated")
 
 
 # SQLite (the embedded mode) has no data-modifying CTE; its transactions take the write
@@ -245,7 +248,7 @@ def _count_repeat_in_python(
 
 
 @transaction.atomic
-def _group_in_python(new: Alert, now: datetime) -> Alert | None:
+def _group_in_python(new: Alert, now: datetime) -> AlertOutcome | None:
     integration = new.integration
     storm = (
         Alert.objects.filter(
@@ -266,7 +269,7 @@ def _group_in_python(new: Alert, now: datetime) -> Alert | None:
     new.incident_id = storm
     new.save(force_insert=True)
     _record(new, AlertEventKind.ALERT_ATTACHED, integration, count=1, grouped=True)
-    return new
+    return AlertOutcome(new, "grouped")
 
 
 @transaction.atomic
@@ -288,8 +291,8 @@ def _trigger(new: Alert, now: datetime) -> AlertOutcome:
     Alert.objects.filter(
         integration=integration, dedup_key=new.dedup_key, status=AlertStatus.FIRING
     ).update(status=AlertStatus.RESOLVED, resolved_at=now)
-    if alert := _group(new, now):
-        return AlertOutcome(alert, "grouped")
+    if outcome := _group(new, now):
+        return outcome
     impact, urgency = integration.impact_urgency(new.severity)
     new.incident = incident_services.incident_create(
         by=None,

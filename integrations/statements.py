@@ -50,12 +50,12 @@ class Prepared:
 
 
 def _attached_event(written: str) -> str:
-    """`written` (a CTE writing one alert), then its alert_attached event with the data of
-    `services._record` built in SQL. Parameters after written's own: kind, actor name,
-    created at, integration name, and a JSON object of more data."""
+    """`written` (a CTE writing one alert, `inserted` when it is new), then its
+    alert_attached event with the data of `services._record` built in SQL. Parameters
+    after written's own: kind, actor name, created at, integration name."""
     returned = ", ".join(f.column for f in Alert._meta.concrete_fields)
     return f"""
-        {written.format(returned=returned)}
+        {written.replace("{returned}", returned)}
         , event AS (
             INSERT INTO {TimelineEvent._meta.db_table}
                 (incident_id, kind, actor_id, actor_name, created_at, data)
@@ -63,7 +63,7 @@ def _attached_event(written: str) -> str:
                 jsonb_build_object(
                     'alert_id', id, 'dedup_key', dedup_key, 'summary', left(summary, 200),
                     'severity', severity, 'integration', %s::text, 'count', count
-                ) || %s::jsonb
+                ) || CASE WHEN inserted THEN '{{"grouped": true}}'::jsonb ELSE '{{}}' END
             FROM written
             RETURNING id, created_at, data
         )
@@ -87,14 +87,14 @@ def _repeat() -> str:
                     WHERE incident.id = alert.incident_id
                         AND incident.status = ANY(%s::varchar[])
                 )
-            RETURNING {{returned}}
+            RETURNING {{returned}}, false AS inserted
         )
     """)  # noqa: S608 - names from the models; every value is a parameter
 
 
 def _group() -> str:
     """Parameters: window start, open statuses, service, the new alert's columns
-    (NEW_ALERT_COLUMNS); then the event's."""
+    (NEW_ALERT_COLUMNS), open statuses; then the event's."""
     columns = ", ".join(f.column for f in NEW_ALERT_COLUMNS)
     values = ", ".join(f"%s::{f.db_type(connection)}" for f in NEW_ALERT_COLUMNS)
     return _attached_event(f"""
@@ -119,11 +119,20 @@ def _group() -> str:
             ORDER BY latest.first_seen DESC
             LIMIT 1
         ), written AS (
-            INSERT INTO {Alert._meta.db_table} ({columns}, incident_id)
+            INSERT INTO {Alert._meta.db_table} AS alert ({columns}, incident_id)
             SELECT {values}, incident_id FROM storm
             ON CONFLICT (integration_id, dedup_key) WHERE status = '{AlertStatus.FIRING}'
-            DO NOTHING
-            RETURNING {{returned}}
+            -- Its key fired meanwhile (a trigger of it was being written): a repeat,
+            -- counted as `_repeat` does when its incident is open.
+            DO UPDATE SET count = alert.count + 1, last_seen = EXCLUDED.last_seen,
+                details = CASE WHEN EXCLUDED.details = '{{}}' THEN alert.details
+                    ELSE EXCLUDED.details END
+            WHERE EXISTS (
+                SELECT 1 FROM {Incident._meta.db_table} AS incident
+                WHERE incident.id = alert.incident_id AND incident.status = ANY(%s::varchar[])
+            )
+            -- A row this statement inserted has no xmax; one it updated has its lock's.
+            RETURNING {{returned}}, (xmax = 0) AS inserted
         )
     """)  # noqa: S608 - names from the models; every value is a parameter
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents import services as incident_services
@@ -173,6 +174,39 @@ def test_trigger_racing_one_under_another_service_lock_becomes_a_repeat():
     assert (first.action, outcomes[0].action) == ("created", "repeated")
     assert outcomes[0].alert.pk == first.alert.pk
     assert Alert.objects.get().count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repeat_racing_its_first_trigger_into_a_storm_waits_and_counts_on_it():
+    integration = IntegrationFactory()
+    incident = trigger(integration, key="first").alert.incident
+    outcomes = []
+
+    def repeat_elsewhere():
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                outcomes.append(trigger(integration, key="k"))
+            statements.extend(q["sql"].split()[0] for q in queries if "PREPARE" not in q["sql"])
+        finally:
+            connection.close()
+
+    statements = []
+    with transaction.atomic():
+        grouped = trigger(integration, key="k")
+        racer = threading.Thread(target=repeat_elsewhere)
+        racer.start()
+        _wait_until_blocked_on_a_lock()
+
+    racer.join()
+    assert (grouped.action, outcomes[0].action) == ("grouped", "repeated")
+    assert outcomes[0].alert.pk == grouped.alert.pk
+    assert Alert.objects.get(dedup_key="k").count == 2
+    assert statements == ["EXECUTE", "EXECUTE"]  # no repeat yet; the storm's insert counts it
+    events = incident.timeline.filter(kind="alert_attached", data__dedup_key="k")
+    assert [(e.data["count"], e.data.get("grouped")) for e in events.order_by("id")] == [
+        (1, True),
+        (2, None),
+    ]
 
 
 def _wait_until_blocked_on_a_lock(seconds: float = 10) -> None:
