@@ -402,7 +402,11 @@ class TimelineEvent(models.Model):
     On PostgreSQL a trigger refuses UPDATE and DELETE (see migration 0002).
     """
 
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="timeline")
+    # No index of its own: the (incident, -created_at, -id) index below serves every lookup
+    # by incident, and one index fewer is one write fewer for every event (alerts write many).
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="timeline", db_index=False
+    )
     kind = models.CharField(max_length=40)
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

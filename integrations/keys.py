@@ -13,6 +13,7 @@ and counted in Django's cache.
 from __future__ import annotations
 
 import functools
+import logging
 import pickle
 import secrets
 import time
@@ -21,8 +22,11 @@ import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from integrations.models import Integration, hash_key
+
+logger = logging.getLogger(__name__)
 
 GENERATION = "integration-keys:generation"
 ENTRY_SECONDS = 300
@@ -57,6 +61,18 @@ def _read(key: str | None, window: int | None) -> tuple[Integration | None, int]
         count = _count_in_cache(cache, counter) if window is not None else 0
         return _from_database(key_hash), count
 
+    try:
+        return _read_redis(cache, key_hash, counter, window)
+    except RedisError as error:
+        # An alert matters more than its rate limit: the key is read from the database and
+        # the request is not counted until Redis is back.
+        logger.error("alerts not rate limited: the cache is unreachable (%s)", error)
+        return _from_database(key_hash), 0
+
+
+def _read_redis(
+    cache: RedisCache, key_hash: str, counter: str, window: int | None
+) -> tuple[Integration | None, int]:
     entry_key = cache.make_key(f"integration-key:{key_hash}")
     generation_key = cache.make_key(GENERATION)
     counter_key = cache.make_key(counter)
@@ -105,8 +121,14 @@ def _count_in_cache(cache, name: str) -> int:
 
 def _new_generation() -> None:
     cache = caches["default"]
-    if isinstance(cache, RedisCache):
+    if not isinstance(cache, RedisCache):
+        return
+    try:
         _client(cache).set(cache.make_key(GENERATION), secrets.randbits(62))
+    except RedisError as error:
+        # The change itself must not fail; a cached entry of the old row lives at most
+        # ENTRY_SECONDS if this Redis comes back with its data.
+        logger.error("integration key cache not invalidated: the cache is unreachable (%s)", error)
 
 
 def forget_cached_keys() -> None:

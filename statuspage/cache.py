@@ -1,9 +1,10 @@
 """The public outputs' cache: one version key, bumped after every change they show.
 
-Entries are keyed by the version, so a bump retires all of them at once and nothing has
-to know which outputs a change touched. The version is the time of the change in
-milliseconds, which also gives Last-Modified. Every call survives Redis being down: the
-view then renders from the database.
+Each entry carries the version it was rendered at, and a hit is an entry whose version is
+the current one, so a bump retires all of them at once and nothing has to know which
+outputs a change touched. The version and the entry are read in one round trip (MGET).
+The version is the time of the change in milliseconds, which also gives Last-Modified.
+Every call survives Redis being down: the view then renders from the database.
 """
 
 from __future__ import annotations
@@ -88,15 +89,15 @@ def cached_output(
     request: HttpRequest, key: str, render: Callable[[], HttpResponse]
 ) -> HttpResponse:
     """Serve `key` from the cache, or render it, store it and serve it."""
-    version = current_version()
-    entry_key = f"statuspage:{version}:{key}"
-    if version is not None:
-        try:
-            rendered = cache.get(entry_key)
-        except Exception:
-            rendered = None
-        if rendered is not None:
-            return _respond(request, rendered)
+    entry_key = f"statuspage:output:{key}"
+    try:
+        found = cache.get_many([VERSION_KEY, entry_key])
+    except Exception:
+        found = {}
+    version = found.get(VERSION_KEY) or current_version()
+    entry_version, rendered = found.get(entry_key) or (None, None)
+    if version is not None and entry_version == version:
+        return _respond(request, rendered)
     response = render()
     if response.status_code != 200:
         return response
@@ -109,7 +110,7 @@ def cached_output(
     )
     if version is not None:
         try:
-            cache.set(entry_key, rendered, timeout=settings.STATUSPAGE_CACHE_SECONDS)
+            cache.set(entry_key, (version, rendered), timeout=settings.STATUSPAGE_CACHE_SECONDS)
         except Exception:
             logger.warning("Cache unavailable: status page output not stored")
     return _respond(request, rendered)

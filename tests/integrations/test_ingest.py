@@ -1,4 +1,5 @@
 import json
+import socket
 import threading
 
 import pytest
@@ -327,6 +328,32 @@ def test_cached_key_stops_working_with_the_change(client, integration, change):
     change(integration)
 
     assert _repeat(client, integration).status_code == 401
+
+
+def test_with_the_cache_unreachable_alerts_still_open_incidents_and_say_so(
+    client, integration, settings, caplog
+):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{dead_port}/0",
+        }
+    }
+    body = {"summary": "Checkout 5xx", "severity": "critical", "dedup_key": "checkout-5xx"}
+
+    first = post(client, GENERIC, body, integration.key)
+    again = post(client, GENERIC, body, integration.key)
+    services.integration_update(integration=integration, enabled=False)
+    disabled = post(client, GENERIC, body, integration.key)
+
+    assert (first.status_code, again.status_code, disabled.status_code) == (202, 202, 401)
+    assert Alert.objects.get().count == 2 and Incident.objects.count() == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("alerts not rate limited: the cache is unreachable" in m for m in messages)
+    assert any("integration key cache not invalidated" in m for m in messages)
 
 
 def test_rotated_key_works_at_once(client, integration):
