@@ -334,6 +334,7 @@ MIDDLEWARE.insert(0, "statuspage.middleware.StatusHostMiddleware")
 # Cached public outputs are retired on every change; this only bounds a missed bump.
 STATUSPAGE_CACHE_SECONDS = env.int("STATUSPAGE_CACHE_SECONDS", default=300)
 STATUSPAGE_BROWSER_CACHE_SECONDS = env.int("STATUSPAGE_BROWSER_CACHE_SECONDS", default=10)
+STATUSPAGE_LOCAL_SECONDS = env.float("STATUSPAGE_LOCAL_SECONDS", default=1.0)
 STATUSPAGE_WEBHOOK_TIMEOUT = env.int("STATUSPAGE_WEBHOOK_TIMEOUT", default=10)
 # Subscribe attempts per client address: (count, seconds).
 STATUSPAGE_SUBSCRIBE_RATE = (env.int("STATUSPAGE_SUBSCRIBE_PER_HOUR", default=10), 3600)

@@ -5,6 +5,11 @@ the current one, so a bump retires all of them at once and nothing has to know w
 outputs a change touched. The version and the entry are read in one round trip (MGET).
 The version is the time of the change in milliseconds, which also gives Last-Modified.
 Every call survives Redis being down: the view then renders from the database.
+
+In front of Redis, each process keeps the outputs it served and trusts the version it last
+read for STATUSPAGE_LOCAL_SECONDS, so most hits touch no network at all. A change shows at
+once in the process that made it and within that time in the others: well inside the
+STATUSPAGE_BROWSER_CACHE_SECONDS that browsers may keep a page anyway.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ def bump() -> None:
     """Retire every cached public output once the current transaction commits."""
 
     def set_version() -> None:
+        _Local.checked = float("-inf")  # this process sees its own change at once
         try:
             cache.set(VERSION_KEY, _now_ms(), timeout=None)
         except Exception:
@@ -68,6 +74,32 @@ class Rendered:
     status: int = 200
 
 
+LOCAL_OUTPUTS_MAX = 256
+
+
+class _Local:
+    """This process's copy: the version read at `checked` (monotonic seconds), and the
+    outputs served, each with the version it was rendered at."""
+
+    version: int | None = None
+    checked: float = float("-inf")
+    outputs: dict[str, tuple[int, Rendered]] = {}
+
+
+def _local_hit(key: str) -> Rendered | None:
+    if time.monotonic() - _Local.checked >= settings.STATUSPAGE_LOCAL_SECONDS:
+        return None
+    version, rendered = _Local.outputs.get(key, (None, None))
+    return rendered if version is not None and version == _Local.version else None
+
+
+def _keep_local(key: str, version: int, rendered: Rendered, checked: float) -> None:
+    if len(_Local.outputs) >= LOCAL_OUTPUTS_MAX:  # bounded: query strings vary
+        _Local.outputs = {}
+    _Local.outputs[key] = (version, rendered)
+    _Local.version, _Local.checked = version, checked
+
+
 def _respond(request: HttpRequest, rendered: Rendered) -> HttpResponse:
     conditional = get_conditional_response(
         request, etag=rendered.etag, last_modified=rendered.last_modified
@@ -89,6 +121,9 @@ def cached_output(
     request: HttpRequest, key: str, render: Callable[[], HttpResponse]
 ) -> HttpResponse:
     """Serve `key` from the cache, or render it, store it and serve it."""
+    if rendered := _local_hit(key):
+        return _respond(request, rendered)
+    checked = time.monotonic()
     entry_key = f"statuspage:output:{key}"
     try:
         found = cache.get_many([VERSION_KEY, entry_key])
@@ -97,6 +132,7 @@ def cached_output(
     version = found.get(VERSION_KEY) or current_version()
     entry_version, rendered = found.get(entry_key) or (None, None)
     if version is not None and entry_version == version:
+        _keep_local(key, version, rendered, checked)
         return _respond(request, rendered)
     response = render()
     if response.status_code != 200:
@@ -113,6 +149,8 @@ def cached_output(
             cache.set(entry_key, (version, rendered), timeout=settings.STATUSPAGE_CACHE_SECONDS)
         except Exception:
             logger.warning("Cache unavailable: status page output not stored")
+        else:
+            _keep_local(key, version, rendered, checked)
     return _respond(request, rendered)
 
 

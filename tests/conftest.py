@@ -35,11 +35,14 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle counters live in the Redis cache: start every test with none."""
+def _fresh_cache(settings):
+    """Throttle counters live in the Redis cache: start every test with none. The status
+    page's per-process copy would outlive that clear, so it is off unless a test turns it
+    on (tests/statuspage/test_cache.py)."""
     from django.core.cache import cache
 
     cache.clear()
+    settings.STATUSPAGE_LOCAL_SECONDS = 0
 
 
 @pytest.fixture

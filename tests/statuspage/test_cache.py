@@ -1,11 +1,14 @@
 import time
 
 import pytest
+from django.core.cache import cache as django_cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents import services as incident_services
+from statuspage import cache as status_cache
 from statuspage import services
+from statuspage.models import Component
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +128,33 @@ def test_with_redis_down_the_page_serves_from_the_database(client, settings, api
     assert "cache" not in text.lower() and "redis" not in text.lower()
     assert summary.json()["components"][0]["status"] == "degraded_performance"
     assert page["ETag"]
+
+
+def test_a_process_serves_its_copy_for_a_moment_and_its_own_changes_at_once(
+    client, api_component, settings, django_capture_on_commit_callbacks
+):
+    settings.STATUSPAGE_LOCAL_SECONDS = 60
+    before = client.get("/status/api/v2/components.json").content.decode()
+    # Another process's change: only the version in Redis moves. This process keeps
+    # serving its copy without asking Redis until STATUSPAGE_LOCAL_SECONDS pass.
+    django_cache.set(status_cache.VERSION_KEY, status_cache._now_ms() + 1000, timeout=None)
+    Component.objects.filter(pk=api_component.pk).update(name="Renamed elsewhere")
+    with CaptureQueriesContext(connection) as queries:
+        meanwhile = client.get("/status/api/v2/components.json").content.decode()
+
+    assert meanwhile == before and len(queries) == 0
+
+    with django_capture_on_commit_callbacks(execute=True):  # a change in this process
+        services.component_update(component=api_component, name="Public API")
+    assert "Public API" in client.get("/status/api/v2/components.json").content.decode()
+
+
+def test_the_copy_expires_after_its_seconds(client, api_component, settings):
+    settings.STATUSPAGE_LOCAL_SECONDS = 0.2
+    client.get("/status/api/v2/components.json")
+    django_cache.set(status_cache.VERSION_KEY, status_cache._now_ms() + 1000, timeout=None)
+    Component.objects.filter(pk=api_component.pk).update(name="Renamed elsewhere")
+
+    time.sleep(0.3)
+
+    assert "Renamed elsewhere" in client.get("/status/api/v2/components.json").content.decode()
