@@ -74,6 +74,28 @@ def test_embedded_mode_migrates_and_loads_demo_data_twice(tmp_path):
     assert journal.stdout.strip().splitlines()[-1] == "wal"
 
 
+def test_the_pages_serve_on_the_embedded_database(tmp_path):
+    """`make run` without DATABASE_URL is SQLite: the pages' SQL must suit it too."""
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'pages.sqlite3'}")
+    assert manage("migrate", "--noinput", env=env).returncode == 0
+    for command in ("demo", "demo_postmortems", "demo_statuspage"):
+        assert manage(command, env=env).returncode == 0, command
+
+    pages = manage(
+        "shell",
+        "-c",
+        "from django.test import Client; from incidents.models import Incident, User; "
+        "c = Client(HTTP_HOST='localhost'); c.force_login(User.objects.get(username='admin')); "
+        "n = Incident.objects.order_by('pk').first().number; "
+        "paths = ['/', '/incidents/', '/incidents/?q=checkout', f'/incidents/{n}/', "
+        "'/metrics/', '/postmortems/', '/status/', '/api/v2/summary.json']; "
+        "print(sorted({c.get(p).status_code for p in paths}))",
+        env=env,
+    )
+
+    assert pages.stdout.strip().splitlines()[-1] == "[200]", pages.stdout + pages.stderr
+
+
 def test_createsuperuser_noinput_still_works(tmp_path):
     env = base_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'su.sqlite3'}",
