@@ -94,16 +94,8 @@ class TimelineInline(ReadOnlyInline):
     fields = ["created_at", "kind", "actor_name", "data"]
 
 
-@admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
-    """Read-only: incidents change through the services, so every change is on the timeline."""
-
-    list_display = ["__str__", "status", "priority", "service", "team", "assignee", "created_at"]
-    list_filter = ["status", "priority", "is_major", "team"]
-    list_select_related = ["service", "team", "assignee"]
-    search_fields = ["title"]
-    show_full_result_count = False
-    inlines = [RoleInline, TimelineInline]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only Vigil's services write: the admin shows them, never changes them."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -113,3 +105,15 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    """Read-only: incidents change through the services, so every change is on the timeline."""
+
+    list_display = ["__str__", "status", "priority", "service", "team", "assignee", "created_at"]
+    list_filter = ["status", "priority", "is_major", "team"]
+    list_select_related = ["service", "team", "assignee"]
+    search_fields = ["title"]
+    show_full_result_count = False
+    inlines = [RoleInline, TimelineInline]

@@ -4,7 +4,7 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
-from tests.workers import WorkerProcess
+from tests.workers import WorkerProcess, free_port
 
 
 def pytest_configure(config):
@@ -43,6 +43,17 @@ def _fresh_cache(settings):
 
     cache.clear()
     settings.STATUSPAGE_LOCAL_SECONDS = 0
+
+
+@pytest.fixture
+def unreachable_cache(settings):
+    """The Redis cache pointed at a port nobody listens on, as when Redis is down."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -154,3 +155,26 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1):
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def run_at_once(function, times: int) -> list:
+    """Call `function` from `times` threads released together; what each returned or
+    raised, in finishing order. Each thread closes its own database connection."""
+    barrier = threading.Barrier(times)
+    outcomes = []
+
+    def call():
+        try:
+            barrier.wait()
+            outcomes.append(function())
+        except Exception as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -14,6 +14,7 @@ from integrations import keys, services
 from integrations.models import Alert
 from tests.factories import ServiceFactory
 from tests.integrations.factories import IntegrationFactory
+from tests.workers import run_at_once
 
 
 def trigger(integration, key="disk-db-1", summary="Disk full on db-1", severity="warning", **kw):
@@ -91,25 +92,10 @@ def test_repeat_without_details_keeps_the_last_ones(integration):
 def test_concurrent_repeats_each_count_once_on_the_timeline():
     integration = IntegrationFactory()
     incident = trigger(integration).alert.incident
-    barrier = threading.Barrier(8)
-    errors = []
 
-    def post():
-        try:
-            barrier.wait()
-            trigger(integration)
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
+    outcomes = run_at_once(lambda: trigger(integration), times=8)
 
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert Alert.objects.get().count == 9
     counts = incident.timeline.filter(kind="alert_attached").values_list("data__count", flat=True)
     assert sorted(counts) == list(range(2, 10))
@@ -126,25 +112,10 @@ def test_open_alert_keys_are_unique_in_the_database(integration):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_triggers_of_one_key_make_one_alert_and_one_incident():
     integration = IntegrationFactory(group_window_seconds=0)
-    barrier = threading.Barrier(8)
-    errors = []
 
-    def post():
-        try:
-            barrier.wait()
-            trigger(integration)
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
+    outcomes = run_at_once(lambda: trigger(integration), times=8)
 
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert Incident.objects.count() == 1
     assert list(Alert.objects.values_list("count", flat=True)) == [8]
 

@@ -1,5 +1,4 @@
 import json
-import socket
 import threading
 
 import pytest
@@ -331,17 +330,8 @@ def test_cached_key_stops_working_with_the_change(client, integration, change):
 
 
 def test_with_the_cache_unreachable_alerts_still_open_incidents_and_say_so(
-    client, integration, settings, caplog
+    client, integration, unreachable_cache, caplog
 ):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        dead_port = probe.getsockname()[1]
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{dead_port}/0",
-        }
-    }
     body = {"summary": "Checkout 5xx", "severity": "critical", "dedup_key": "checkout-5xx"}
 
     first = post(client, GENERIC, body, integration.key)

@@ -1,5 +1,4 @@
 import logging
-import socket
 
 import pytest
 
@@ -68,17 +67,8 @@ def test_a_successful_login_forgives_the_names_failures(client, responder, setti
 
 
 def test_with_the_cache_unreachable_logins_still_work_and_say_so(
-    client, responder, settings, caplog
+    client, responder, unreachable_cache, caplog
 ):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        dead_port = probe.getsockname()[1]
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{dead_port}/0",
-        }
-    }
     caplog.set_level(logging.ERROR, logger="vigil.security")
 
     failed = web_login(client, "ravi", "wrong")
